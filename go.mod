@@ -1,0 +1,3 @@
+module github.com/wasmgate/wasmgate
+
+go 1.24
