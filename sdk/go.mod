@@ -1,0 +1,3 @@
+module github.com/wasmgate/wasmgate/sdk
+
+go 1.24
