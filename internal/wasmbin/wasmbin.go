@@ -1,0 +1,308 @@
+// Package wasmbin reads the structure of a WebAssembly binary: its sections,
+// imports, exports and custom sections. It does not validate code; it is for
+// inspecting modules (ABI markers, linked host functions, sizes).
+package wasmbin
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+)
+
+// Section ids of the core specification.
+const (
+	SectionCustom   = 0
+	SectionType     = 1
+	SectionImport   = 2
+	SectionFunction = 3
+	SectionTable    = 4
+	SectionMemory   = 5
+	SectionGlobal   = 6
+	SectionExport   = 7
+	SectionStart    = 8
+	SectionElement  = 9
+	SectionCode     = 10
+	SectionData     = 11
+	SectionDataCnt  = 12
+)
+
+// Kind is the kind of an import or export.
+type Kind byte
+
+const (
+	KindFunc   Kind = 0
+	KindTable  Kind = 1
+	KindMemory Kind = 2
+	KindGlobal Kind = 3
+	KindTag    Kind = 4
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindFunc:
+		return "func"
+	case KindTable:
+		return "table"
+	case KindMemory:
+		return "memory"
+	case KindGlobal:
+		return "global"
+	case KindTag:
+		return "tag"
+	}
+	return fmt.Sprintf("kind(%d)", byte(k))
+}
+
+// Import is one entry of the import section.
+type Import struct {
+	Module, Name string
+	Kind         Kind
+}
+
+// Export is one entry of the export section.
+type Export struct {
+	Name string
+	Kind Kind
+}
+
+// Section is one section with its payload size in bytes.
+type Section struct {
+	ID   byte
+	Name string // the section name, or the custom section's name
+	Size int
+}
+
+// Module is what Parse reads.
+type Module struct {
+	Sections []Section
+	Imports  []Import
+	Exports  []Export
+	// Custom holds the payload of each custom section (name section excluded) by name.
+	Custom map[string][]byte
+}
+
+var magic = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
+
+// ErrNotWasm is returned for input that is not a version-1 WebAssembly binary.
+var ErrNotWasm = errors.New("not a WebAssembly binary (bad magic or version)")
+
+// Parse reads b. Malformed input gives an error saying where, never a panic.
+func Parse(b []byte) (*Module, error) {
+	if len(b) < 8 || !bytes.Equal(b[:8], magic) {
+		return nil, ErrNotWasm
+	}
+	m := &Module{Custom: map[string][]byte{}}
+	r := &reader{b: b, p: 8}
+	for r.p < len(b) {
+		id, err := r.byte()
+		if err != nil {
+			return nil, err
+		}
+		size, err := r.u32()
+		if err != nil {
+			return nil, fmt.Errorf("section %d size: %w", id, err)
+		}
+		if uint64(r.p)+uint64(size) > uint64(len(b)) {
+			return nil, fmt.Errorf("section %d at offset %d: size %d past end of file", id, r.p, size)
+		}
+		body := &reader{b: b[:r.p+int(size)], p: r.p}
+		r.p += int(size)
+		sec := Section{ID: id, Name: sectionName(id), Size: int(size)}
+		switch id {
+		case SectionCustom:
+			name, err := body.name()
+			if err != nil {
+				return nil, fmt.Errorf("custom section name: %w", err)
+			}
+			sec.Name = name
+			if name != "name" {
+				m.Custom[name] = body.b[body.p:]
+			}
+		case SectionImport:
+			if m.Imports, err = readImports(body); err != nil {
+				return nil, fmt.Errorf("import section: %w", err)
+			}
+		case SectionExport:
+			if m.Exports, err = readExports(body); err != nil {
+				return nil, fmt.Errorf("export section: %w", err)
+			}
+		}
+		m.Sections = append(m.Sections, sec)
+	}
+	return m, nil
+}
+
+// HasExport reports whether the module exports name.
+func (m *Module) HasExport(name string) bool {
+	for _, e := range m.Exports {
+		if e.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// HasImport reports whether the module imports module.name.
+func (m *Module) HasImport(module, name string) bool {
+	for _, i := range m.Imports {
+		if i.Module == module && i.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func sectionName(id byte) string {
+	names := [...]string{"custom", "type", "import", "function", "table", "memory", "global", "export", "start", "element", "code", "data", "datacount"}
+	if int(id) < len(names) {
+		return names[id]
+	}
+	return fmt.Sprintf("unknown(%d)", id)
+}
+
+func readImports(r *reader) ([]Import, error) {
+	n, err := r.u32()
+	if err != nil {
+		return nil, err
+	}
+	if int(n) > len(r.b) {
+		return nil, fmt.Errorf("%d imports cannot fit", n)
+	}
+	out := make([]Import, 0, n)
+	for i := uint32(0); i < n; i++ {
+		mod, err := r.name()
+		if err != nil {
+			return nil, fmt.Errorf("import %d: %w", i, err)
+		}
+		name, err := r.name()
+		if err != nil {
+			return nil, fmt.Errorf("import %d: %w", i, err)
+		}
+		k, err := r.byte()
+		if err != nil {
+			return nil, fmt.Errorf("import %d: %w", i, err)
+		}
+		if err := r.skipImportDesc(Kind(k)); err != nil {
+			return nil, fmt.Errorf("import %d (%s.%s): %w", i, mod, name, err)
+		}
+		out = append(out, Import{Module: mod, Name: name, Kind: Kind(k)})
+	}
+	return out, nil
+}
+
+func readExports(r *reader) ([]Export, error) {
+	n, err := r.u32()
+	if err != nil {
+		return nil, err
+	}
+	if int(n) > len(r.b) {
+		return nil, fmt.Errorf("%d exports cannot fit", n)
+	}
+	out := make([]Export, 0, n)
+	for i := uint32(0); i < n; i++ {
+		name, err := r.name()
+		if err != nil {
+			return nil, fmt.Errorf("export %d: %w", i, err)
+		}
+		k, err := r.byte()
+		if err != nil {
+			return nil, fmt.Errorf("export %d: %w", i, err)
+		}
+		if _, err := r.u32(); err != nil {
+			return nil, fmt.Errorf("export %d: %w", i, err)
+		}
+		out = append(out, Export{Name: name, Kind: Kind(k)})
+	}
+	return out, nil
+}
+
+type reader struct {
+	b []byte
+	p int
+}
+
+var errEOF = errors.New("unexpected end of data")
+
+func (r *reader) byte() (byte, error) {
+	if r.p >= len(r.b) {
+		return 0, errEOF
+	}
+	c := r.b[r.p]
+	r.p++
+	return c, nil
+}
+
+func (r *reader) u32() (uint32, error) {
+	var v uint64
+	for shift := 0; shift < 35; shift += 7 {
+		c, err := r.byte()
+		if err != nil {
+			return 0, err
+		}
+		v |= uint64(c&0x7f) << shift
+		if c&0x80 == 0 {
+			if v > 0xffffffff {
+				return 0, errors.New("LEB128 value overflows u32")
+			}
+			return uint32(v), nil
+		}
+	}
+	return 0, errors.New("LEB128 value too long")
+}
+
+func (r *reader) name() (string, error) {
+	n, err := r.u32()
+	if err != nil {
+		return "", err
+	}
+	if uint64(r.p)+uint64(n) > uint64(len(r.b)) {
+		return "", errEOF
+	}
+	s := string(r.b[r.p : r.p+int(n)])
+	r.p += int(n)
+	return s, nil
+}
+
+func (r *reader) limits() error {
+	flags, err := r.byte()
+	if err != nil {
+		return err
+	}
+	if _, err := r.u32(); err != nil {
+		return err
+	}
+	if flags&1 != 0 {
+		if _, err := r.u32(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *reader) skipImportDesc(k Kind) error {
+	switch k {
+	case KindFunc:
+		_, err := r.u32()
+		return err
+	case KindTable:
+		if _, err := r.byte(); err != nil {
+			return err
+		}
+		return r.limits()
+	case KindMemory:
+		return r.limits()
+	case KindGlobal:
+		if _, err := r.byte(); err != nil {
+			return err
+		}
+		_, err := r.byte()
+		return err
+	case KindTag:
+		if _, err := r.byte(); err != nil {
+			return err
+		}
+		_, err := r.u32()
+		return err
+	}
+	return fmt.Errorf("unknown import kind %d", k)
+}

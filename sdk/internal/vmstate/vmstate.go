@@ -1,0 +1,348 @@
+// Package vmstate is the plugin side of the VM: the contexts the host created,
+// which one is active, and the callbacks waiting for HTTP and Redis callouts.
+//
+// The exported functions are the dispatch targets of the proxy-wasm callbacks
+// (sdk/proxywasm exports them with //go:wasmexport); native unit tests call
+// them directly to drive a plugin without a wasm runtime.
+package vmstate
+
+import (
+	"github.com/wasmgate/wasmgate/sdk/internal/abi"
+	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
+)
+
+type pluginState struct {
+	ctx            types.PluginContext
+	httpCallbacks  map[uint32]httpCallout
+	redisCallbacks map[uint32]redisCallout
+}
+
+type httpCallout struct {
+	cb     func(numHeaders, bodySize, numTrailers int)
+	caller uint32
+}
+
+type redisCallout struct {
+	cb     func(status, responseSize int)
+	caller uint32
+}
+
+type state struct {
+	vmContext     types.VMContext
+	plugins       map[uint32]*pluginState
+	httpContexts  map[uint32]types.HttpContext
+	tcpContexts   map[uint32]types.TcpContext
+	rootOf        map[uint32]uint32
+	activeContext uint32
+	registered    bool
+}
+
+var st = newState()
+
+func newState() *state {
+	return &state{
+		plugins:      map[uint32]*pluginState{},
+		httpContexts: map[uint32]types.HttpContext{},
+		tcpContexts:  map[uint32]types.TcpContext{},
+		rootOf:       map[uint32]uint32{},
+	}
+}
+
+// Reset forgets every context and the registered VM context (native tests).
+func Reset() { st = newState() }
+
+// SetVMContext registers the plugin's VM context. Call it once, in init().
+func SetVMContext(ctx types.VMContext) {
+	st.vmContext = ctx
+	st.registered = ctx != nil
+}
+
+// VMContext returns the registered VM context (nil before SetVMContext).
+func VMContext() types.VMContext { return st.vmContext }
+
+// Registered reports whether a VM context was registered.
+func Registered() bool { return st.registered }
+
+// HttpContext returns the HTTP context with the given id, or nil.
+func HttpContext(contextID uint32) types.HttpContext { return st.httpContexts[contextID] }
+
+// ActiveContextID is the context the current callback runs for.
+func ActiveContextID() uint32 { return st.activeContext }
+
+// SetActiveContextID changes the active context (used after set_effective_context).
+func SetActiveContextID(id uint32) { st.activeContext = id }
+
+// RootContextID is the plugin context that owns the given context.
+func RootContextID(contextID uint32) (uint32, bool) {
+	r, ok := st.rootOf[contextID]
+	return r, ok
+}
+
+// RegisterHttpCallout records the callback for an HTTP callout made from the
+// active context; the host answers it on the owning plugin context.
+func RegisterHttpCallout(token uint32, cb func(numHeaders, bodySize, numTrailers int)) {
+	root := st.rootOf[st.activeContext]
+	if p := st.plugins[root]; p != nil {
+		p.httpCallbacks[token] = httpCallout{cb: cb, caller: st.activeContext}
+	}
+}
+
+// RegisterRedisCallout records the callback for a Redis call made from the active context.
+func RegisterRedisCallout(token uint32, cb func(status, responseSize int)) {
+	root := st.rootOf[st.activeContext]
+	if p := st.plugins[root]; p != nil {
+		p.redisCallbacks[token] = redisCallout{cb: cb, caller: st.activeContext}
+	}
+}
+
+// OnVMStart dispatches proxy_on_vm_start.
+func OnVMStart(_ uint32, vmConfigurationSize int32) types.OnVMStartStatus {
+	if st.vmContext == nil {
+		abiLog(types.LogLevelCritical, "no VM context registered: register the plugin in init() (wrapper.SetCtx or proxywasm.SetVMContext), not in main()")
+		return types.OnVMStartStatusFailed
+	}
+	return st.vmContext.OnVMStart(int(vmConfigurationSize))
+}
+
+// OnConfigure dispatches proxy_on_configure.
+func OnConfigure(pluginContextID uint32, pluginConfigurationSize int32) types.OnPluginStartStatus {
+	p := st.plugins[pluginContextID]
+	if p == nil {
+		abiLog(types.LogLevelError, "proxy_on_configure for an unknown plugin context")
+		return types.OnPluginStartStatusFailed
+	}
+	st.activeContext = pluginContextID
+	return p.ctx.OnPluginStart(int(pluginConfigurationSize))
+}
+
+// OnContextCreate dispatches proxy_on_context_create: parent 0 creates a
+// plugin (root) context, otherwise an HTTP or TCP context of that plugin.
+func OnContextCreate(contextID, parentID uint32) {
+	if parentID == 0 {
+		if st.vmContext == nil {
+			abiLog(types.LogLevelCritical, "no VM context registered: register the plugin in init() (wrapper.SetCtx or proxywasm.SetVMContext), not in main()")
+			return
+		}
+		ctx := st.vmContext.NewPluginContext(contextID)
+		if ctx == nil {
+			return
+		}
+		st.plugins[contextID] = &pluginState{ctx: ctx, httpCallbacks: map[uint32]httpCallout{}, redisCallbacks: map[uint32]redisCallout{}}
+		st.rootOf[contextID] = contextID
+		return
+	}
+	p := st.plugins[parentID]
+	if p == nil {
+		abiLog(types.LogLevelError, "proxy_on_context_create with an unknown parent context")
+		return
+	}
+	st.activeContext = contextID
+	if h := p.ctx.NewHttpContext(contextID); h != nil {
+		st.httpContexts[contextID] = h
+		st.rootOf[contextID] = parentID
+		return
+	}
+	if t := p.ctx.NewTcpContext(contextID); t != nil {
+		st.tcpContexts[contextID] = t
+		st.rootOf[contextID] = parentID
+	}
+}
+
+// OnRequestHeaders dispatches proxy_on_request_headers.
+func OnRequestHeaders(contextID uint32, numHeaders int32, endOfStream bool) types.Action {
+	h := st.httpContexts[contextID]
+	if h == nil {
+		return types.ActionContinue
+	}
+	st.activeContext = contextID
+	return h.OnHttpRequestHeaders(int(numHeaders), endOfStream)
+}
+
+// OnRequestBody dispatches proxy_on_request_body.
+func OnRequestBody(contextID uint32, bodySize int32, endOfStream bool) types.Action {
+	h := st.httpContexts[contextID]
+	if h == nil {
+		return types.ActionContinue
+	}
+	st.activeContext = contextID
+	return h.OnHttpRequestBody(int(bodySize), endOfStream)
+}
+
+// OnRequestTrailers dispatches proxy_on_request_trailers.
+func OnRequestTrailers(contextID uint32, numTrailers int32) types.Action {
+	h := st.httpContexts[contextID]
+	if h == nil {
+		return types.ActionContinue
+	}
+	st.activeContext = contextID
+	return h.OnHttpRequestTrailers(int(numTrailers))
+}
+
+// OnResponseHeaders dispatches proxy_on_response_headers.
+func OnResponseHeaders(contextID uint32, numHeaders int32, endOfStream bool) types.Action {
+	h := st.httpContexts[contextID]
+	if h == nil {
+		return types.ActionContinue
+	}
+	st.activeContext = contextID
+	return h.OnHttpResponseHeaders(int(numHeaders), endOfStream)
+}
+
+// OnResponseBody dispatches proxy_on_response_body.
+func OnResponseBody(contextID uint32, bodySize int32, endOfStream bool) types.Action {
+	h := st.httpContexts[contextID]
+	if h == nil {
+		return types.ActionContinue
+	}
+	st.activeContext = contextID
+	return h.OnHttpResponseBody(int(bodySize), endOfStream)
+}
+
+// OnResponseTrailers dispatches proxy_on_response_trailers.
+func OnResponseTrailers(contextID uint32, numTrailers int32) types.Action {
+	h := st.httpContexts[contextID]
+	if h == nil {
+		return types.ActionContinue
+	}
+	st.activeContext = contextID
+	return h.OnHttpResponseTrailers(int(numTrailers))
+}
+
+// OnNewConnection dispatches proxy_on_new_connection.
+func OnNewConnection(contextID uint32) types.Action {
+	t := st.tcpContexts[contextID]
+	if t == nil {
+		return types.ActionContinue
+	}
+	st.activeContext = contextID
+	return t.OnNewConnection()
+}
+
+// OnDownstreamData dispatches proxy_on_downstream_data.
+func OnDownstreamData(contextID uint32, dataSize int32, endOfStream bool) types.Action {
+	t := st.tcpContexts[contextID]
+	if t == nil {
+		return types.ActionContinue
+	}
+	st.activeContext = contextID
+	return t.OnDownstreamData(int(dataSize), endOfStream)
+}
+
+// OnDownstreamConnectionClose dispatches proxy_on_downstream_connection_close.
+func OnDownstreamConnectionClose(contextID uint32, peer types.PeerType) {
+	if t := st.tcpContexts[contextID]; t != nil {
+		st.activeContext = contextID
+		t.OnDownstreamClose(peer)
+	}
+}
+
+// OnUpstreamData dispatches proxy_on_upstream_data.
+func OnUpstreamData(contextID uint32, dataSize int32, endOfStream bool) types.Action {
+	t := st.tcpContexts[contextID]
+	if t == nil {
+		return types.ActionContinue
+	}
+	st.activeContext = contextID
+	return t.OnUpstreamData(int(dataSize), endOfStream)
+}
+
+// OnUpstreamConnectionClose dispatches proxy_on_upstream_connection_close.
+func OnUpstreamConnectionClose(contextID uint32, peer types.PeerType) {
+	if t := st.tcpContexts[contextID]; t != nil {
+		st.activeContext = contextID
+		t.OnUpstreamClose(peer)
+	}
+}
+
+// OnLog dispatches proxy_on_log: the end of an HTTP or TCP stream.
+func OnLog(contextID uint32) {
+	st.activeContext = contextID
+	if h := st.httpContexts[contextID]; h != nil {
+		h.OnHttpStreamDone()
+		return
+	}
+	if t := st.tcpContexts[contextID]; t != nil {
+		t.OnStreamDone()
+	}
+}
+
+// OnDone dispatches proxy_on_done; plugin contexts may defer their shutdown.
+func OnDone(contextID uint32) bool {
+	if p := st.plugins[contextID]; p != nil {
+		st.activeContext = contextID
+		return p.ctx.OnPluginDone()
+	}
+	return true
+}
+
+// OnDelete dispatches proxy_on_delete and forgets the context.
+func OnDelete(contextID uint32) {
+	delete(st.httpContexts, contextID)
+	delete(st.tcpContexts, contextID)
+	delete(st.plugins, contextID)
+	delete(st.rootOf, contextID)
+}
+
+// OnTick dispatches proxy_on_tick.
+func OnTick(pluginContextID uint32) {
+	if p := st.plugins[pluginContextID]; p != nil {
+		st.activeContext = pluginContextID
+		p.ctx.OnTick()
+	}
+}
+
+// OnQueueReady dispatches proxy_on_queue_ready.
+func OnQueueReady(pluginContextID, queueID uint32) {
+	if p := st.plugins[pluginContextID]; p != nil {
+		st.activeContext = pluginContextID
+		p.ctx.OnQueueReady(queueID)
+	}
+}
+
+// OnHttpCallResponse delivers an HTTP callout response to the callback of the
+// context that made the call. A response for a context that is gone (or an
+// unknown token) is dropped.
+func OnHttpCallResponse(pluginContextID, token uint32, numHeaders, bodySize, numTrailers int32) {
+	p := st.plugins[pluginContextID]
+	if p == nil {
+		return
+	}
+	c, ok := p.httpCallbacks[token]
+	if !ok {
+		return
+	}
+	delete(p.httpCallbacks, token)
+	if _, alive := st.rootOf[c.caller]; !alive {
+		return
+	}
+	st.activeContext = c.caller
+	abi.ProxySetEffectiveContext(c.caller)
+	c.cb(int(numHeaders), int(bodySize), int(numTrailers))
+}
+
+// OnRedisCallResponse delivers a Redis response (Higress extension) the same way.
+func OnRedisCallResponse(pluginContextID, token uint32, status, responseSize int32) {
+	p := st.plugins[pluginContextID]
+	if p == nil {
+		return
+	}
+	c, ok := p.redisCallbacks[token]
+	if !ok {
+		return
+	}
+	delete(p.redisCallbacks, token)
+	if _, alive := st.rootOf[c.caller]; !alive {
+		return
+	}
+	st.activeContext = c.caller
+	abi.ProxySetEffectiveContext(c.caller)
+	c.cb(int(status), int(responseSize))
+}
+
+func abiLog(level types.LogLevel, msg string) {
+	b := []byte(msg)
+	if len(b) == 0 {
+		return
+	}
+	abi.ProxyLog(uint32(level), ptr(b), uint32(len(b)))
+}

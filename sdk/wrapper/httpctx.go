@@ -1,0 +1,413 @@
+package wrapper
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/wasmgate/wasmgate/sdk/internal/abi"
+	"github.com/wasmgate/wasmgate/sdk/proxywasm"
+	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
+)
+
+// CommonHttpCtx is the HTTP context of a plugin registered with SetCtx. It
+// implements both types.HttpContext (the host's callbacks) and HttpContext
+// (what handlers see).
+type CommonHttpCtx[C any] struct {
+	types.DefaultHttpContext
+	plugin    *CommonPluginCtx[C]
+	contextID uint32
+	config    *C
+
+	needRequestBody        bool
+	needResponseBody       bool
+	streamingRequestBody   bool
+	streamingResponseBody  bool
+	pauseStreamingResponse bool
+	requestBodySize        int
+	responseBodySize       int
+	responseCallback       RouteResponseCallback
+	executionPhase         HTTPExecutionPhase
+
+	hasRequestBody       bool
+	hasResponseBody      bool
+	isWebsocket          bool
+	isBinaryRequestBody  bool
+	isBinaryResponseBody bool
+
+	scheme, host, path, method string
+
+	userContext   map[string]interface{}
+	userAttribute map[string]interface{}
+	bufferQueue   [][]byte
+}
+
+func (ctx *CommonHttpCtx[C]) guard(where string) func() {
+	return func() {
+		if r := recover(); r != nil {
+			handlePanic(ctx.plugin.vm.log, where, r)
+		}
+	}
+}
+
+// OnHttpRequestHeaders finds the config for this request and runs the
+// request-header handler. A request that matches no rule (and no global
+// config) passes through the plugin untouched.
+func (ctx *CommonHttpCtx[C]) OnHttpRequestHeaders(numHeaders int, endOfStream bool) (action types.Action) {
+	defer ctx.guard("request headers")()
+	ctx.executionPhase = DecodeHeader
+	ctx.hasRequestBody = !endOfStream
+	refreshLogLevel()
+	ctx.scheme, _ = proxywasm.GetHttpRequestHeader(":scheme")
+	ctx.host, _ = proxywasm.GetHttpRequestHeader(":authority")
+	ctx.path, _ = proxywasm.GetHttpRequestHeader(":path")
+	ctx.method, _ = proxywasm.GetHttpRequestHeader(":method")
+	if id, err := proxywasm.GetHttpRequestHeader("x-request-id"); err == nil && id != "" {
+		requestIDs[ctx.contextID] = id
+		_ = proxywasm.SetProperty([]string{"x_request_id"}, []byte(id))
+	}
+	ctx.checkRebuild()
+	config, err := ctx.plugin.GetMatchConfig()
+	if err != nil {
+		ctx.plugin.vm.log.Error("get match config failed: " + err.Error())
+		return types.ActionContinue
+	}
+	if config == nil {
+		return types.ActionContinue
+	}
+	ctx.config = config
+	contentType, _ := proxywasm.GetHttpRequestHeader("content-type")
+	contentEncoding, _ := proxywasm.GetHttpRequestHeader("content-encoding")
+	if isBinaryContentType(contentType) || contentEncoding != "" {
+		ctx.isBinaryRequestBody = true
+		ctx.needRequestBody = false
+	}
+	connection, _ := proxywasm.GetHttpRequestHeader("connection")
+	upgrade, _ := proxywasm.GetHttpRequestHeader("upgrade")
+	if strings.Contains(asciiLower(connection), "upgrade") && asciiLower(upgrade) == "websocket" {
+		ctx.isWebsocket = true
+		ctx.needRequestBody = false
+		ctx.needResponseBody = false
+	}
+	if h := ctx.plugin.vm.onRequestHeaders; h != nil {
+		return h(ctx, *config)
+	}
+	return types.ActionContinue
+}
+
+func (ctx *CommonHttpCtx[C]) checkRebuild() {
+	vm := ctx.plugin.vm
+	if vm.rebuildAfterRequests > 0 {
+		vm.requestCount++
+		if vm.requestCount >= vm.rebuildAfterRequests {
+			vm.requestCount = 0
+			_ = proxywasm.SetProperty([]string{"wasm_need_rebuild"}, []byte("true"))
+		}
+	}
+	if vm.rebuildMaxMemBytes > 0 {
+		if b, err := proxywasm.GetProperty([]string{"plugin_vm_memory"}); err == nil {
+			if mem, ok := abi.Uint64(b); ok && mem >= vm.rebuildMaxMemBytes {
+				_ = proxywasm.SetProperty([]string{"wasm_need_rebuild"}, []byte("true"))
+			}
+		}
+	}
+}
+
+// OnHttpRequestBody runs the streaming request-body handler on each chunk, or
+// buffers the body and runs the buffered handler at the end of the stream.
+func (ctx *CommonHttpCtx[C]) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
+	defer ctx.guard("request body")()
+	ctx.executionPhase = DecodeData
+	if ctx.config == nil || !ctx.needRequestBody {
+		return types.ActionContinue
+	}
+	vm := ctx.plugin.vm
+	if ctx.streamingRequestBody && vm.onStreamingRequestBody != nil {
+		chunk, _ := proxywasm.GetHttpRequestBody(0, bodySize)
+		out := vm.onStreamingRequestBody(ctx, *ctx.config, chunk, endOfStream)
+		if err := proxywasm.ReplaceHttpRequestBody(out); err != nil {
+			vm.log.Warn("replace request body chunk failed: " + err.Error())
+		}
+		return types.ActionContinue
+	}
+	if vm.onRequestBody == nil {
+		return types.ActionContinue
+	}
+	ctx.requestBodySize = bodySize
+	if !endOfStream {
+		return types.DataStopIterationAndBuffer
+	}
+	body, err := proxywasm.GetHttpRequestBody(0, math.MaxInt32)
+	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
+		vm.log.Warn("get request body failed: " + err.Error())
+		return types.ActionContinue
+	}
+	return vm.onRequestBody(ctx, *ctx.config, body)
+}
+
+// OnHttpResponseHeaders runs the response-header handler, or completes a RouteCall.
+func (ctx *CommonHttpCtx[C]) OnHttpResponseHeaders(numHeaders int, endOfStream bool) types.Action {
+	defer ctx.guard("response headers")()
+	ctx.executionPhase = EncodeHeader
+	ctx.hasResponseBody = !endOfStream
+	if ctx.config == nil {
+		return types.ActionContinue
+	}
+	contentType, _ := proxywasm.GetHttpResponseHeader("content-type")
+	contentEncoding, _ := proxywasm.GetHttpResponseHeader("content-encoding")
+	if isBinaryContentType(contentType) || contentEncoding != "" {
+		ctx.isBinaryResponseBody = true
+		ctx.needResponseBody = false
+	}
+	if cb := ctx.responseCallback; cb != nil {
+		if endOfStream {
+			headers, _ := proxywasm.GetHttpResponseHeaders()
+			ctx.responseCallback = nil
+			cb(statusOf(headers), headers, nil)
+			return types.HeaderStopAllIterationAndWatermark
+		}
+		ctx.needResponseBody = true
+		return types.HeaderStopIteration
+	}
+	if h := ctx.plugin.vm.onResponseHeaders; h != nil {
+		return h(ctx, *ctx.config)
+	}
+	return types.ActionContinue
+}
+
+// OnHttpResponseBody runs the streaming or buffered response-body handler, or
+// completes a RouteCall.
+func (ctx *CommonHttpCtx[C]) OnHttpResponseBody(bodySize int, endOfStream bool) types.Action {
+	defer ctx.guard("response body")()
+	ctx.executionPhase = EncodeData
+	if ctx.config == nil {
+		return types.ActionContinue
+	}
+	vm := ctx.plugin.vm
+	if cb := ctx.responseCallback; cb != nil {
+		if !endOfStream {
+			return types.DataStopIterationAndBuffer
+		}
+		body, _ := proxywasm.GetHttpResponseBody(0, math.MaxInt32)
+		_ = proxywasm.RemoveHttpResponseHeader("content-length")
+		headers, _ := proxywasm.GetHttpResponseHeaders()
+		ctx.responseCallback = nil
+		cb(statusOf(headers), headers, body)
+		return types.ActionContinue
+	}
+	if !ctx.needResponseBody {
+		return types.ActionContinue
+	}
+	if ctx.streamingResponseBody && vm.onStreamingResponseBody != nil {
+		chunk, _ := proxywasm.GetHttpResponseBody(0, bodySize)
+		out := vm.onStreamingResponseBody(ctx, *ctx.config, chunk, endOfStream)
+		if err := proxywasm.ReplaceHttpResponseBody(out); err != nil {
+			vm.log.Warn("replace response body chunk failed: " + err.Error())
+		}
+		if ctx.pauseStreamingResponse {
+			return types.DataStopIterationNoBuffer
+		}
+		return types.ActionContinue
+	}
+	if vm.onResponseBody == nil {
+		return types.ActionContinue
+	}
+	ctx.responseBodySize = bodySize
+	if !endOfStream {
+		return types.DataStopIterationAndBuffer
+	}
+	body, err := proxywasm.GetHttpResponseBody(0, math.MaxInt32)
+	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
+		vm.log.Warn("get response body failed: " + err.Error())
+		return types.ActionContinue
+	}
+	return vm.onResponseBody(ctx, *ctx.config, body)
+}
+
+// OnHttpStreamDone runs the stream-done handler.
+func (ctx *CommonHttpCtx[C]) OnHttpStreamDone() {
+	defer delete(requestIDs, ctx.contextID)
+	defer ctx.guard("stream done")()
+	ctx.executionPhase = Done
+	if ctx.config == nil {
+		return
+	}
+	if h := ctx.plugin.vm.onStreamDone; h != nil {
+		h(ctx, *ctx.config)
+	}
+}
+
+// GetMatchConfig returns the config that applies to this request (nil when
+// the plugin is off for it).
+func (ctx *CommonHttpCtx[C]) GetMatchConfig() (*C, error) { return ctx.plugin.GetMatchConfig() }
+
+func statusOf(headers [][2]string) int {
+	for _, h := range headers {
+		if h[0] == ":status" {
+			if n, err := strconv.Atoi(h[1]); err == nil {
+				return n
+			}
+			return 500
+		}
+	}
+	return 500
+}
+
+func isBinaryContentType(ct string) bool {
+	ct = asciiLower(ct)
+	return strings.Contains(ct, "octet-stream") || strings.Contains(ct, "grpc")
+}
+
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; c >= 'A' && c <= 'Z' {
+					b[j] = c + ('a' - 'A')
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// ---- HttpContext ----
+
+func (ctx *CommonHttpCtx[C]) Scheme() string { return ctx.scheme }
+func (ctx *CommonHttpCtx[C]) Host() string   { return ctx.host }
+func (ctx *CommonHttpCtx[C]) Path() string   { return ctx.path }
+func (ctx *CommonHttpCtx[C]) Method() string { return ctx.method }
+
+func (ctx *CommonHttpCtx[C]) SetContext(key string, value interface{}) { ctx.userContext[key] = value }
+func (ctx *CommonHttpCtx[C]) GetContext(key string) interface{}        { return ctx.userContext[key] }
+
+func (ctx *CommonHttpCtx[C]) GetBoolContext(key string, defaultValue bool) bool {
+	if b, ok := ctx.userContext[key].(bool); ok {
+		return b
+	}
+	return defaultValue
+}
+
+func (ctx *CommonHttpCtx[C]) GetStringContext(key, defaultValue string) string {
+	if s, ok := ctx.userContext[key].(string); ok {
+		return s
+	}
+	return defaultValue
+}
+
+func (ctx *CommonHttpCtx[C]) GetByteSliceContext(key string, defaultValue []byte) []byte {
+	if b, ok := ctx.userContext[key].([]byte); ok {
+		return b
+	}
+	return defaultValue
+}
+
+// GetIntContext returns an int stored with SetContext, or defaultValue.
+func (ctx *CommonHttpCtx[C]) GetIntContext(key string, defaultValue int) int {
+	if n, ok := ctx.userContext[key].(int); ok {
+		return n
+	}
+	return defaultValue
+}
+
+func (ctx *CommonHttpCtx[C]) GetUserAttribute(key string) interface{} { return ctx.userAttribute[key] }
+func (ctx *CommonHttpCtx[C]) SetUserAttribute(key string, value interface{}) {
+	ctx.userAttribute[key] = value
+}
+
+func (ctx *CommonHttpCtx[C]) SetUserAttributeMap(kvmap map[string]interface{}) {
+	ctx.userAttribute = kvmap
+}
+func (ctx *CommonHttpCtx[C]) GetUserAttributeMap() map[string]interface{} { return ctx.userAttribute }
+
+func (ctx *CommonHttpCtx[C]) WriteUserAttributeToLog() error {
+	return ctx.WriteUserAttributeToLogWithKey(CustomLogKey)
+}
+
+func (ctx *CommonHttpCtx[C]) WriteUserAttributeToLogWithKey(key string) error {
+	return writeAttributesToLog(key, ctx.userAttribute, ctx.plugin.vm.log)
+}
+
+func (ctx *CommonHttpCtx[C]) WriteUserAttributeToTrace() error {
+	return writeAttributesToTrace(ctx.userAttribute, ctx.plugin.vm.log)
+}
+
+func (ctx *CommonHttpCtx[C]) DontReadRequestBody()  { ctx.needRequestBody = false }
+func (ctx *CommonHttpCtx[C]) DontReadResponseBody() { ctx.needResponseBody = false }
+func (ctx *CommonHttpCtx[C]) BufferRequestBody()    { ctx.streamingRequestBody = false }
+func (ctx *CommonHttpCtx[C]) BufferResponseBody()   { ctx.streamingResponseBody = false }
+func (ctx *CommonHttpCtx[C]) NeedPauseStreamingResponse() {
+	ctx.pauseStreamingResponse = true
+}
+
+func (ctx *CommonHttpCtx[C]) PushBuffer(buffer []byte) {
+	ctx.bufferQueue = append(ctx.bufferQueue, buffer)
+}
+
+func (ctx *CommonHttpCtx[C]) PopBuffer() []byte {
+	if len(ctx.bufferQueue) == 0 {
+		return nil
+	}
+	b := ctx.bufferQueue[0]
+	ctx.bufferQueue = ctx.bufferQueue[1:]
+	return b
+}
+
+func (ctx *CommonHttpCtx[C]) BufferQueueSize() int { return len(ctx.bufferQueue) }
+
+func (ctx *CommonHttpCtx[C]) DisableReroute() {
+	_ = proxywasm.SetProperty([]string{"clear_route_cache"}, []byte("off"))
+}
+
+func (ctx *CommonHttpCtx[C]) SetRequestBodyBufferLimit(byteSize uint32) {
+	_ = proxywasm.SetProperty([]string{"set_decoder_buffer_limit"}, []byte(strconv.FormatUint(uint64(byteSize), 10)))
+}
+
+func (ctx *CommonHttpCtx[C]) SetResponseBodyBufferLimit(byteSize uint32) {
+	_ = proxywasm.SetProperty([]string{"set_encoder_buffer_limit"}, []byte(strconv.FormatUint(uint64(byteSize), 10)))
+}
+
+func (ctx *CommonHttpCtx[C]) GetExecutionPhase() HTTPExecutionPhase { return ctx.executionPhase }
+func (ctx *CommonHttpCtx[C]) HasRequestBody() bool                  { return ctx.hasRequestBody }
+func (ctx *CommonHttpCtx[C]) HasResponseBody() bool                 { return ctx.hasResponseBody }
+func (ctx *CommonHttpCtx[C]) IsWebsocket() bool                     { return ctx.isWebsocket }
+func (ctx *CommonHttpCtx[C]) IsBinaryRequestBody() bool             { return ctx.isBinaryRequestBody }
+func (ctx *CommonHttpCtx[C]) IsBinaryResponseBody() bool            { return ctx.isBinaryResponseBody }
+
+// RouteCall re-sends the current request, changed as given, through its route
+// and delivers the upstream response to callback. Call it from the request
+// body phase after the header phase stopped iteration.
+func (ctx *CommonHttpCtx[C]) RouteCall(method, rawURL string, headers [][2]string, body []byte, callback RouteResponseCallback) error {
+	u, err := parseURL(rawURL)
+	if err != nil {
+		return err
+	}
+	if callback == nil {
+		return errors.New("route call: callback is nil")
+	}
+	_ = proxywasm.RemoveHttpRequestHeader("accept-encoding")
+	_ = proxywasm.RemoveHttpRequestHeader("content-length")
+	_ = proxywasm.ReplaceHttpRequestHeader("x-envoy-original-method", ctx.method)
+	_ = proxywasm.ReplaceHttpRequestHeader("x-envoy-original-path", ctx.path)
+	_ = proxywasm.ReplaceHttpRequestHeader("x-envoy-original-host", ctx.host)
+	if err := proxywasm.ReplaceHttpRequestHeader(":method", method); err != nil {
+		return err
+	}
+	if err := proxywasm.ReplaceHttpRequestHeader(":path", u.pathWithQuery()); err != nil {
+		return err
+	}
+	if u.host != "" {
+		_ = proxywasm.ReplaceHttpRequestHeader(":authority", u.host)
+	}
+	for _, h := range headers {
+		_ = proxywasm.ReplaceHttpRequestHeader(h[0], h[1])
+	}
+	if err := proxywasm.ReplaceHttpRequestBody(body); err != nil {
+		return err
+	}
+	ctx.responseCallback = callback
+	return nil
+}
