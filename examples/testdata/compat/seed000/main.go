@@ -9,12 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidwall/gjson"
 	logs "github.com/wasmgate/wasmgate/sdk/log"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
 	"github.com/wasmgate/wasmgate/sdk/resp"
 	"github.com/wasmgate/wasmgate/sdk/wrapper"
-	"github.com/tidwall/gjson"
 )
 
 func main() {}

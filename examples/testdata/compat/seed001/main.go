@@ -8,11 +8,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tidwall/gjson"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
 	"github.com/wasmgate/wasmgate/sdk/resp"
 	"github.com/wasmgate/wasmgate/sdk/wrapper"
-	"github.com/tidwall/gjson"
 )
 
 func main() {}

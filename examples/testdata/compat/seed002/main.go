@@ -3,11 +3,11 @@
 package main
 
 import (
+	"github.com/tidwall/gjson"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
 	"github.com/wasmgate/wasmgate/sdk/resp"
 	"github.com/wasmgate/wasmgate/sdk/wrapper"
-	"github.com/tidwall/gjson"
 )
 
 func main() {}

@@ -5,11 +5,11 @@ package main
 import (
 	"net/http"
 
+	"github.com/tidwall/gjson"
 	logs "github.com/wasmgate/wasmgate/sdk/log"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
 	"github.com/wasmgate/wasmgate/sdk/wrapper"
-	"github.com/tidwall/gjson"
 )
 
 func main() {}
