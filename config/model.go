@@ -1,0 +1,314 @@
+// Package config is wasmgate's native gateway configuration: listeners, virtual hosts and routes,
+// upstream clusters and proxy-wasm plugin chains.
+//
+// Every configuration source — a Higress standalone data directory (package config/higress), an
+// Envoy static bootstrap (package config/envoy) and the command-line flags (package config/flags) —
+// is adapted into this one model, so the gateway has a single thing to run. The package is plain
+// data plus pure helpers (ordering, matching, validation, cluster names); it performs no I/O.
+//
+// Names follow Envoy and Higress exactly, because plugins observe them: a route's name is the
+// proxy-wasm property `route_name` (what `_match_route_` rules compare against), a cluster's name is
+// `cluster_name` (what `_match_service_` rules parse, and what `DnsCluster`, `StaticIpCluster`,
+// `FQDNCluster` and `K8sCluster` in the Higress SDK produce), and a plugin's configuration bytes are
+// exactly what `proxy_on_configure` reads.
+package config
+
+import (
+	"net"
+	"strconv"
+	"time"
+)
+
+// Defaults shared by the adapters and the gateway.
+const (
+	// DefaultListen is the address the gateway listens on when no source says otherwise; the
+	// Higress local-development setup (docker-compose with envoy.yaml) uses port 10000.
+	DefaultListen = "127.0.0.1:10000"
+	// DefaultAdmin is the admin API's default address (Higress's Envoy admin port).
+	DefaultAdmin = "127.0.0.1:15000"
+	// DefaultRouteTimeout is Envoy's route timeout when a route does not set one.
+	DefaultRouteTimeout = 15 * time.Second
+	// DefaultConnectTimeout is Envoy's cluster connect timeout when a cluster does not set one.
+	DefaultConnectTimeout = 5 * time.Second
+	// HigressNamespace is the namespace of the Higress controller; only WasmPlugins and the
+	// McpBridge in this namespace take effect.
+	HigressNamespace = "higress-system"
+)
+
+// NoTimeout as a Route.Timeout disables the route timeout (Envoy `timeout: 0s`).
+const NoTimeout time.Duration = -1
+
+// Config is one complete gateway configuration.
+type Config struct {
+	// Source names the adapter that produced the config: "envoy", "higress" or "flags".
+	Source string
+	// AdminAddress is the admin address the source asked for ("" if none), as written; the
+	// gateway's --admin flag takes precedence.
+	AdminAddress string
+	// Listeners are the HTTP listeners, each with its routes and plugin chain.
+	Listeners []Listener
+	// Clusters are the upstream clusters, referenced by name from routes and from plugins'
+	// DispatchHttpCall / Redis calls.
+	Clusters []Cluster
+}
+
+// Cluster returns the cluster with the given name, or nil.
+func (c *Config) Cluster(name string) *Cluster {
+	for i := range c.Clusters {
+		if c.Clusters[i].Name == name {
+			return &c.Clusters[i]
+		}
+	}
+	return nil
+}
+
+// Origin says where an object was defined, for error messages: File is the path as the user knows
+// it (relative to the data directory for Higress, as given for an Envoy file; empty for flags)
+// and Field is the field path inside that file, such as `spec.matchRules[1]`, prefixed with
+// "document N" in multi-document YAML and followed by " (line N)" for Envoy files. For flags,
+// Field names the flag.
+type Origin struct {
+	File  string
+	Field string
+}
+
+// String renders the origin as "file: field" (either part may be absent).
+func (o Origin) String() string {
+	switch {
+	case o.File == "":
+		return o.Field
+	case o.Field == "":
+		return o.File
+	default:
+		return o.File + ": " + o.Field
+	}
+}
+
+// ChainOrder says how a listener's plugin chain was ordered.
+type ChainOrder int
+
+const (
+	// ChainAsWritten keeps the order of the source (Envoy `http_filters`, repeated --plugin).
+	ChainAsWritten ChainOrder = iota
+	// ChainByPhase orders by phase, then priority, as Higress/Istio do (see SortChain).
+	ChainByPhase
+)
+
+// Listener is one HTTP listener with its routing table and plugin chain.
+type Listener struct {
+	// Name is the listener's name (Envoy `name`; "higress" or "flags" for the other sources).
+	Name string
+	// Address is host:port to listen on, as written (e.g. "0.0.0.0:10000").
+	Address string
+	// VirtualHosts are matched against the request's Host (see SelectVirtualHost).
+	VirtualHosts []VirtualHost
+	// Plugins is the HTTP plugin chain in request (decode) order; responses run it in reverse.
+	Plugins []Plugin
+	// ChainOrder records how Plugins were ordered.
+	ChainOrder ChainOrder
+	Origin     Origin
+}
+
+// VirtualHost groups routes by the Host header.
+type VirtualHost struct {
+	Name string
+	// Domains use Envoy's syntax: an exact host ("example.com", "example.com:8080"), a leading
+	// wildcard ("*.example.com", "*-api.example.com"), a trailing wildcard ("example.*",
+	// "example.com:*") or "*" for any host.
+	Domains []string
+	// Routes are tried in order; the first match wins.
+	Routes []Route
+	Origin Origin
+}
+
+// PathMatchKind is how a route matches the request path (the path without query string).
+type PathMatchKind int
+
+const (
+	// PathPrefix matches when the path starts with Value (Envoy `prefix`).
+	PathPrefix PathMatchKind = iota
+	// PathExact matches the whole path (Envoy `path`, Ingress `Exact`).
+	PathExact
+	// PathSeparatedPrefix matches Value itself or Value followed by "/" (Envoy
+	// `path_separated_prefix`, Ingress `Prefix`): "/api" matches "/api" and "/api/x" but not
+	// "/apix". Value never ends in "/" unless it is "/".
+	PathSeparatedPrefix
+	// PathRegex matches when the whole path matches the RE2 expression Value (Envoy
+	// `safe_regex`).
+	PathRegex
+)
+
+// String returns the kind's name.
+func (k PathMatchKind) String() string {
+	switch k {
+	case PathPrefix:
+		return "prefix"
+	case PathExact:
+		return "exact"
+	case PathSeparatedPrefix:
+		return "path_separated_prefix"
+	case PathRegex:
+		return "regex"
+	}
+	return "PathMatchKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// PathMatch is a route's path condition.
+type PathMatch struct {
+	Kind  PathMatchKind
+	Value string
+	// IgnoreCase makes prefix and exact matches case-insensitive (Envoy `case_sensitive: false`).
+	IgnoreCase bool
+}
+
+// Route sends matching requests to a cluster (or answers directly).
+type Route struct {
+	// Name is the proxy-wasm `route_name` property: the Envoy route `name`, or for Higress
+	// Ingress routes `name` (Ingress in higress-system) or `namespace/name`.
+	Name  string
+	Match PathMatch
+	// Cluster is the target cluster's name. Exactly one of Cluster, WeightedClusters and
+	// DirectResponse is set.
+	Cluster string
+	// WeightedClusters split traffic between clusters by weight.
+	WeightedClusters []WeightedCluster
+	// DirectResponse answers without an upstream (Envoy `direct_response`).
+	DirectResponse *DirectResponse
+	// Timeout is the whole-request timeout: 0 means DefaultRouteTimeout, NoTimeout disables it.
+	Timeout time.Duration
+	// PrefixRewrite replaces the matched prefix before forwarding (Envoy `prefix_rewrite`).
+	PrefixRewrite string
+	// HostRewrite replaces the Host header sent upstream (Envoy `host_rewrite_literal`, Higress
+	// `higress.io/upstream-vhost`).
+	HostRewrite string
+	Origin      Origin
+}
+
+// EffectiveTimeout resolves Timeout: DefaultRouteTimeout when unset, 0 when disabled.
+func (r *Route) EffectiveTimeout() time.Duration {
+	switch {
+	case r.Timeout == 0:
+		return DefaultRouteTimeout
+	case r.Timeout < 0:
+		return 0
+	}
+	return r.Timeout
+}
+
+// WeightedCluster is one target of a weighted route.
+type WeightedCluster struct {
+	Name   string
+	Weight uint32
+}
+
+// DirectResponse is a fixed answer.
+type DirectResponse struct {
+	Status int
+	Body   []byte
+}
+
+// Discovery is how a cluster's endpoints are found.
+type Discovery int
+
+const (
+	// DiscoveryStatic uses the endpoints' IP addresses as they are (Envoy STATIC).
+	DiscoveryStatic Discovery = iota
+	// DiscoveryStrictDNS resolves every endpoint host name and balances over all addresses
+	// (Envoy STRICT_DNS; Higress `dns` registries and Kubernetes service names).
+	DiscoveryStrictDNS
+	// DiscoveryLogicalDNS resolves the host name and connects to the first address (Envoy
+	// LOGICAL_DNS).
+	DiscoveryLogicalDNS
+	// DiscoveryBuiltin is served inside the gateway (see Cluster.Builtin); it has no endpoints.
+	DiscoveryBuiltin
+)
+
+// String returns the Envoy name of the discovery type.
+func (d Discovery) String() string {
+	switch d {
+	case DiscoveryStatic:
+		return "STATIC"
+	case DiscoveryStrictDNS:
+		return "STRICT_DNS"
+	case DiscoveryLogicalDNS:
+		return "LOGICAL_DNS"
+	case DiscoveryBuiltin:
+		return "BUILTIN"
+	}
+	return "Discovery(" + strconv.Itoa(int(d)) + ")"
+}
+
+// DNSFamily restricts which address families DNS discovery uses (Envoy `dns_lookup_family`).
+type DNSFamily int
+
+const (
+	// DNSAuto prefers IPv6 and falls back to IPv4 (Envoy AUTO, the default).
+	DNSAuto DNSFamily = iota
+	// DNSV4Only uses IPv4 addresses only.
+	DNSV4Only
+	// DNSV6Only uses IPv6 addresses only.
+	DNSV6Only
+	// DNSV4Preferred prefers IPv4 and falls back to IPv6.
+	DNSV4Preferred
+	// DNSAll uses all addresses.
+	DNSAll
+)
+
+// BuiltinEcho is the Cluster.Builtin value of the in-process echo upstream (gateway/echo).
+const BuiltinEcho = "echo"
+
+// EchoClusterName is the name of the built-in echo upstream's cluster. It has the four-part
+// `outbound|port||fqdn` shape Higress cluster names have, so `_match_service_` rules and
+// `FQDNCluster{FQDN: "echo", Port: 80}` can address it.
+const EchoClusterName = "outbound|80||echo"
+
+// Cluster is an upstream: a named set of endpoints. Whether it speaks HTTP or Redis is up to the
+// caller (a route or DispatchHttpCall uses HTTP, proxy_redis_init uses RESP); the cluster is just
+// addresses.
+type Cluster struct {
+	// Name is exactly the name Envoy/Higress gives it, e.g. "httpbin",
+	// "outbound|6379||redis-svc.dns", "outbound|80||foo.default.svc.cluster.local".
+	Name      string
+	Discovery Discovery
+	// Endpoints are host:port pairs; hosts are IP literals for DiscoveryStatic.
+	Endpoints []Endpoint
+	// ConnectTimeout is the TCP connect timeout; 0 means DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	DNSFamily      DNSFamily
+	// TLS, when set, makes connections to the endpoints use TLS.
+	TLS *TLS
+	// Builtin names the in-process upstream for DiscoveryBuiltin (BuiltinEcho).
+	Builtin string
+	Origin  Origin
+}
+
+// EffectiveConnectTimeout resolves ConnectTimeout, defaulting to DefaultConnectTimeout.
+func (c *Cluster) EffectiveConnectTimeout() time.Duration {
+	if c.ConnectTimeout <= 0 {
+		return DefaultConnectTimeout
+	}
+	return c.ConnectTimeout
+}
+
+// Endpoint is one upstream address.
+type Endpoint struct {
+	Host string
+	Port int
+}
+
+// Address returns host:port (IPv6 literals in brackets).
+func (e Endpoint) Address() string {
+	return net.JoinHostPort(e.Host, strconv.Itoa(e.Port))
+}
+
+// TLS is upstream TLS.
+type TLS struct {
+	// SNI is the server name to send; empty means the endpoint host.
+	SNI string
+	// CAFile is a PEM bundle to verify the server with; empty means the system roots.
+	CAFile string
+	// InsecureSkipVerify disables certificate verification. Envoy does not verify upstream
+	// certificates unless a validation context is configured, and the Envoy adapter reproduces
+	// that by setting this field.
+	InsecureSkipVerify bool
+}
