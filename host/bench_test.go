@@ -1,0 +1,195 @@
+package host
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"testing"
+)
+
+func benchPlugin(b *testing.B, e *Engine, mode string) *Plugin {
+	b.Helper()
+	m, err := e.Compile(context.Background(), goPlugin(b, "bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := e.NewPlugin(context.Background(), m, PluginConfig{Name: "bench", PoolSize: 1, Configuration: []byte(mode), Logger: newRecorder().logger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+func benchEngines(b *testing.B, f func(b *testing.B, e *Engine)) {
+	b.Run("deadline", func(b *testing.B) { f(b, testEngine(b)) })
+	b.Run("no-deadline", func(b *testing.B) { f(b, newTestEngine(b, EngineConfig{CallTimeout: -1})) })
+}
+
+// BenchmarkHigressWorkload runs one whole stream per iteration (context
+// create, request headers with 20 adds / 20 gets / 20 removes, log, done,
+// delete).
+func BenchmarkHigressWorkload(b *testing.B) {
+	benchEngines(b, func(b *testing.B, e *Engine) {
+		p := benchPlugin(b, e, "higress")
+		base := reqHeaders()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			s := p.NewStream(StreamOptions{})
+			h := base.Clone()
+			if r := s.RequestHeaders(h, true); r.Action != ActionContinue {
+				b.Fatal(r.Action)
+			}
+			s.Done()
+		}
+	})
+}
+
+// BenchmarkHigressWorkloadNative is the same header loop in native Go on a
+// HeaderMap.
+func BenchmarkHigressWorkloadNative(b *testing.B) {
+	base := reqHeaders()
+	var keys [20]string
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		h := base.Clone()
+		for j := 0; j < 20; j++ {
+			keys[j] = "x-bench-" + strconv.Itoa(j)
+			h.Add(keys[j], "value-"+strconv.Itoa(j))
+		}
+		for j := 0; j < 20; j++ {
+			if _, ok := h.Get(keys[j]); !ok {
+				b.Fatal("missing")
+			}
+		}
+		for j := 0; j < 20; j++ {
+			h.Del(keys[j])
+		}
+	}
+}
+
+// benchCallback measures one on_request_headers call on a live stream.
+func benchCallback(b *testing.B, e *Engine, mode string) {
+	p := benchPlugin(b, e, mode)
+	s := p.NewStream(StreamOptions{})
+	h := reqHeaders()
+	s.RequestHeaders(h, true)
+	v := s.v
+	f := v.f.onRequestHeaders
+	b.ReportAllocs()
+	b.ResetTimer()
+	v.lock()
+	for i := 0; i < b.N; i++ {
+		s.req.headersForwarded = false
+		v.stack[0], v.stack[1], v.stack[2] = uint64(s.id), uint64(h.Len()), 1
+		if _, err := v.callTop(cbReqHeaders, s.id, f, 3, e.cfg.CallTimeout); err != nil {
+			b.Fatal(err)
+		}
+	}
+	v.unlock()
+	b.StopTimer()
+	s.Done()
+}
+
+// BenchmarkEmptyCallback is the cost of one call into a VM whose callback
+// returns at once.
+func BenchmarkEmptyCallback(b *testing.B) {
+	benchEngines(b, func(b *testing.B, e *Engine) { benchCallback(b, e, "empty") })
+}
+
+// BenchmarkSingleHeaderGet is one callback doing one proxy_get_header_map_value
+// (with the re-entrant guest allocation of the result).
+func BenchmarkSingleHeaderGet(b *testing.B) {
+	benchEngines(b, func(b *testing.B, e *Engine) { benchCallback(b, e, "get1") })
+}
+
+// BenchmarkHigressCallback is the workload callback alone.
+func BenchmarkHigressCallback(b *testing.B) {
+	benchEngines(b, func(b *testing.B, e *Engine) { benchCallback(b, e, "higress") })
+}
+
+// BenchmarkInstantiateVM measures instantiate + _initialize + root context
+// start and configure of one VM, and its linear memory.
+func BenchmarkInstantiateVM(b *testing.B) {
+	e := testEngine(b)
+	p := benchPlugin(b, e, "empty")
+	b.ReportAllocs()
+	var mem uint64
+	var ms0, ms1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	vms := make([]*vm, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		v, err := newVM(context.Background(), p, uint64(1000+i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		mem = v.memoryBytes()
+		vms = append(vms, v)
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	b.ReportMetric(float64(mem)/(1<<20), "linear-MiB/vm")
+	b.ReportMetric(float64(ms1.HeapInuse+ms1.StackInuse-ms0.HeapInuse-ms0.StackInuse)/float64(b.N)/(1<<20), "go-heap-MiB/vm")
+	for _, v := range vms {
+		v.lock()
+		v.closeNow()
+		v.unlock()
+	}
+}
+
+// BenchmarkCachedCompile measures compiling a module that is in the disk
+// cache, in a fresh engine (a new process would do the same).
+func BenchmarkCachedCompile(b *testing.B) {
+	wasm := goPlugin(b, "bench")
+	dir := b.TempDir()
+	warm := newTestEngine(b, EngineConfig{CacheDir: dir})
+	if _, err := warm.Compile(context.Background(), wasm); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e, err := NewEngine(context.Background(), EngineConfig{CacheDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.Compile(context.Background(), wasm); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		_ = e.Close(context.Background())
+		b.StartTimer()
+	}
+}
+
+// BenchmarkHigressWorkloadParallel runs whole streams from GOMAXPROCS
+// goroutines on a pool of GOMAXPROCS VMs (ns/op is wall time per request
+// across all of them).
+func BenchmarkHigressWorkloadParallel(b *testing.B) {
+	benchEngines(b, func(b *testing.B, e *Engine) {
+		m, err := e.Compile(context.Background(), goPlugin(b, "bench"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := e.NewPlugin(context.Background(), m, PluginConfig{Name: "bench", Configuration: []byte("higress"), Logger: newRecorder().logger()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { p.Close(context.Background()) })
+		base := reqHeaders()
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				s := p.NewStream(StreamOptions{})
+				if r := s.RequestHeaders(base.Clone(), true); r.Action != ActionContinue {
+					b.Error(r.Action)
+				}
+				s.Done()
+			}
+		})
+	})
+}

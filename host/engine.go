@@ -1,0 +1,350 @@
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/wasmgate/wasmgate/host/internal/wasi"
+)
+
+// Defaults of EngineConfig.
+const (
+	DefaultCallTimeout      = time.Second
+	DefaultMemoryLimitPages = 16384 // 1 GiB, cpp-host's maximum
+)
+
+// EngineConfig configures an Engine. The zero value is usable.
+type EngineConfig struct {
+	// CacheDir is the directory of wazero's on-disk compilation cache.
+	// Empty means <user cache dir>/wasmgate/wazero; "off" disables the
+	// disk cache (modules are still compiled only once per Engine).
+	CacheDir string
+	// Logger receives engine logs and plugin logs (nil: slog.Default()).
+	Logger *slog.Logger
+	// Clock drives ticks, callout timeouts and the time plugins read
+	// (nil: SystemClock).
+	Clock Clock
+	// CallTimeout is the CPU deadline of one call into a VM; a callback
+	// running longer is stopped and the VM fails as after a trap. Zero
+	// means DefaultCallTimeout; a negative value disables the deadline
+	// (and wazero's termination checks, which cost a little per call).
+	CallTimeout time.Duration
+	// MemoryLimitPages caps each VM's linear memory in 64 KiB pages
+	// (0: DefaultMemoryLimitPages).
+	MemoryLimitPages uint32
+}
+
+// Engine owns a wazero runtime, its compilation cache, the host modules
+// ("env", "wasi_snapshot_preview1", "wasi_unstable") and the state shared by
+// all plugins: shared data, shared queues and metrics. One Engine serves
+// any number of modules and plugins; it is safe for concurrent use.
+type Engine struct {
+	cfg     EngineConfig
+	log     *slog.Logger
+	clock   Clock
+	runtime wazero.Runtime
+	cache   wazero.CompilationCache
+
+	shared  *sharedState
+	metrics *metricsRegistry
+
+	// Watchdog of the per-call CPU deadline.
+	wdMu   sync.Mutex
+	wdVMs  map[*vm]struct{}
+	wdStop chan struct{}
+
+	// instMu serializes instantiation (wazero has had races instantiating
+	// different modules concurrently).
+	instMu sync.Mutex
+
+	mu      sync.Mutex
+	modules map[[32]byte]*moduleEntry
+	plugins map[*Plugin]struct{}
+	closed  bool
+}
+
+type moduleEntry struct {
+	done chan struct{}
+	mod  *Module
+	err  error
+}
+
+// NewEngine creates an engine.
+func NewEngine(ctx context.Context, cfg EngineConfig) (*Engine, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.MemoryLimitPages == 0 {
+		cfg.MemoryLimitPages = DefaultMemoryLimitPages
+	}
+	if cfg.MemoryLimitPages > 65536 {
+		cfg.MemoryLimitPages = 65536
+	}
+	e := &Engine{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		clock:   cfg.Clock,
+		shared:  newSharedState(),
+		metrics: newMetricsRegistry(),
+		modules: map[[32]byte]*moduleEntry{},
+		plugins: map[*Plugin]struct{}{},
+	}
+	rc := wazero.NewRuntimeConfigCompiler().
+		WithMemoryLimitPages(cfg.MemoryLimitPages).
+		WithCloseOnContextDone(cfg.CallTimeout > 0)
+	if cfg.CacheDir != "off" {
+		dir := cfg.CacheDir
+		if dir == "" {
+			base, err := os.UserCacheDir()
+			if err != nil {
+				base = os.TempDir()
+			}
+			dir = filepath.Join(base, "wasmgate", "wazero")
+		}
+		c, err := wazero.NewCompilationCacheWithDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("host engine: compilation cache %s: %w", dir, err)
+		}
+		e.cache = c
+		rc = rc.WithCompilationCache(c)
+	}
+	e.runtime = wazero.NewRuntimeWithConfig(ctx, rc)
+	if err := e.instantiateHostModules(ctx); err != nil {
+		_ = e.runtime.Close(ctx)
+		return nil, fmt.Errorf("host engine: host modules: %w", err)
+	}
+	return e, nil
+}
+
+func (e *Engine) instantiateHostModules(ctx context.Context) error {
+	if err := wasi.Instantiate(ctx, e.runtime, func(ctx context.Context) wasi.Host {
+		if v := vmFrom(ctx); v != nil {
+			return v
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	b := e.runtime.NewHostModuleBuilder("env")
+	exportEnv(b)
+	_, err := b.Instantiate(ctx)
+	return err
+}
+
+// Close closes every plugin and the runtime.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	ps := make([]*Plugin, 0, len(e.plugins))
+	for p := range e.plugins {
+		ps = append(ps, p)
+	}
+	e.mu.Unlock()
+	for _, p := range ps {
+		p.Close(ctx)
+	}
+	e.stopWatchdog()
+	err := e.runtime.Close(ctx)
+	if e.cache != nil {
+		_ = e.cache.Close(ctx)
+	}
+	return err
+}
+
+// Metrics returns a snapshot of every metric plugins defined, in definition
+// order.
+func (e *Engine) Metrics() []Metric { return e.metrics.snapshot() }
+
+// ABIVersion is the proxy-wasm ABI a module declares with its marker export.
+type ABIVersion int
+
+// Known ABI versions.
+const (
+	ABIUnknown ABIVersion = iota
+	ABI_0_1_0
+	ABI_0_2_0
+	ABI_0_2_1
+	// ABI_0_2_100 is Higress's variant of 0.2.1.
+	ABI_0_2_100
+)
+
+// String returns the marker suffix ("0_2_1").
+func (v ABIVersion) String() string {
+	switch v {
+	case ABI_0_1_0:
+		return "0_1_0"
+	case ABI_0_2_0:
+		return "0_2_0"
+	case ABI_0_2_1:
+		return "0_2_1"
+	case ABI_0_2_100:
+		return "0_2_100"
+	}
+	return "unknown"
+}
+
+const abiMarkerPrefix = "proxy_abi_version_"
+
+// ErrNoABIVersion is returned for a module without a proxy-wasm ABI marker.
+var ErrNoABIVersion = errors.New("missing or unknown proxy-wasm ABI version: the module exports none of proxy_abi_version_0_2_0, proxy_abi_version_0_2_1, proxy_abi_version_0_2_100, proxy_abi_version_0_1_0")
+
+// Import is one function a module imports.
+type Import struct {
+	Module string
+	Name   string
+}
+
+// Module is a compiled plugin module. It is immutable and shared by every
+// plugin and VM created from it.
+type Module struct {
+	engine   *Engine
+	compiled wazero.CompiledModule
+	hash     [32]byte
+	size     int
+	abi      ABIVersion
+	imports  []Import
+	exports  map[string]api.FunctionDefinition
+}
+
+// ABI returns the module's ABI version.
+func (m *Module) ABI() ABIVersion { return m.abi }
+
+// Hash returns the hex SHA-256 of the module bytes.
+func (m *Module) Hash() string { return hex.EncodeToString(m.hash[:]) }
+
+// Size returns the module's size in bytes.
+func (m *Module) Size() int { return m.size }
+
+// Imports lists the functions the module imports, sorted.
+func (m *Module) Imports() []Import { return append([]Import(nil), m.imports...) }
+
+// Exports lists the functions the module exports, sorted.
+func (m *Module) Exports() []string {
+	out := make([]string, 0, len(m.exports))
+	for n := range m.exports {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// HasExport reports whether the module exports a function named name.
+func (m *Module) HasExport(name string) bool {
+	_, ok := m.exports[name]
+	return ok
+}
+
+// CompileFile reads and compiles a module file.
+func (e *Engine) CompileFile(ctx context.Context, path string) (*Module, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load module %s: %w", path, err)
+	}
+	m, err := e.Compile(ctx, b)
+	if err != nil {
+		return nil, fmt.Errorf("load module %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Compile compiles module bytes. Identical bytes are compiled once per
+// Engine (and once per machine with the disk cache); concurrent calls for
+// the same bytes wait for one compilation.
+func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
+	h := sha256.Sum256(wasm)
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil, errors.New("compile: engine closed")
+	}
+	if ent, ok := e.modules[h]; ok {
+		e.mu.Unlock()
+		select {
+		case <-ent.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return ent.mod, ent.err
+	}
+	ent := &moduleEntry{done: make(chan struct{})}
+	e.modules[h] = ent
+	e.mu.Unlock()
+
+	ent.mod, ent.err = e.compile(ctx, wasm, h)
+	close(ent.done)
+	if ent.err != nil {
+		e.mu.Lock()
+		delete(e.modules, h)
+		e.mu.Unlock()
+	}
+	return ent.mod, ent.err
+}
+
+func (e *Engine) compile(ctx context.Context, wasm []byte, h [32]byte) (*Module, error) {
+	cm, err := e.runtime.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, fmt.Errorf("compile module: %w", err)
+	}
+	m := &Module{engine: e, compiled: cm, hash: h, size: len(wasm), exports: cm.ExportedFunctions()}
+	for name := range m.exports {
+		if !strings.HasPrefix(name, abiMarkerPrefix) {
+			continue
+		}
+		var v ABIVersion
+		switch strings.TrimPrefix(name, abiMarkerPrefix) {
+		case "0_1_0":
+			v = ABI_0_1_0
+		case "0_2_0":
+			v = ABI_0_2_0
+		case "0_2_1":
+			v = ABI_0_2_1
+		case "0_2_100":
+			v = ABI_0_2_100
+		}
+		if v > m.abi {
+			m.abi = v
+		}
+	}
+	if m.abi == ABIUnknown {
+		_ = cm.Close(ctx)
+		return nil, ErrNoABIVersion
+	}
+	if !m.HasExport("proxy_on_memory_allocate") && !m.HasExport("malloc") {
+		_ = cm.Close(ctx)
+		return nil, errors.New("compile module: no allocator: the module exports neither proxy_on_memory_allocate nor malloc")
+	}
+	for _, d := range cm.ImportedFunctions() {
+		mod, name, _ := d.Import()
+		m.imports = append(m.imports, Import{Module: mod, Name: name})
+	}
+	sort.Slice(m.imports, func(i, j int) bool {
+		if m.imports[i].Module != m.imports[j].Module {
+			return m.imports[i].Module < m.imports[j].Module
+		}
+		return m.imports[i].Name < m.imports[j].Name
+	})
+	return m, nil
+}

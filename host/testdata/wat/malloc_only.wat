@@ -1,0 +1,31 @@
+;; ABI 0.2.1 module whose only allocator is `malloc` (a bump allocator that
+;; traps on a zero-size request). on_request_headers reads :path and the
+;; empty x-empty header, logs :path, and reads the unavailable response
+;; headers (which must not allocate).
+(module
+  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+  (import "env" "proxy_get_header_map_value" (func $get (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_get_header_map_pairs" (func $pairs (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (global $heap (mut i32) (i32.const 4096))
+  (data (i32.const 16) ":path")
+  (data (i32.const 32) "x-empty")
+  (func (export "proxy_abi_version_0_2_1"))
+  (func $malloc (export "malloc") (param $size i32) (result i32)
+    (local $p i32)
+    (if (i32.eqz (local.get $size)) (then unreachable))
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.add (local.get $p) (i32.and (i32.add (local.get $size) (i32.const 7)) (i32.const -8))))
+    (if (i32.gt_u (global.get $heap) (i32.mul (memory.size) (i32.const 65536)))
+      (then (drop (memory.grow (i32.add (i32.div_u (global.get $heap) (i32.const 65536)) (i32.const 1))))))
+    (local.get $p))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (drop (call $get (i32.const 0) (i32.const 16) (i32.const 5) (i32.const 100) (i32.const 104)))
+    (drop (call $log (i32.const 2) (i32.load (i32.const 100)) (i32.load (i32.const 104))))
+    (i32.store (i32.const 108) (call $get (i32.const 0) (i32.const 32) (i32.const 7) (i32.const 100) (i32.const 104)))
+    (if (i32.ne (i32.load (i32.const 100)) (i32.const 0)) (then unreachable))
+    (drop (call $pairs (i32.const 2) (i32.const 100) (i32.const 104)))
+    (if (i32.ne (i32.load (i32.const 100)) (i32.const 0)) (then unreachable))
+    (i32.const 0))
+)

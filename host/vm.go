@@ -1,0 +1,606 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
+)
+
+// cbKind identifies the callback running in a VM; host functions use it to
+// decide which maps and buffers are available.
+type cbKind uint8
+
+const (
+	cbNone cbKind = iota
+	cbStart
+	cbContextCreate
+	cbVMStart
+	cbConfigure
+	cbReqHeaders
+	cbReqBody
+	cbReqTrailers
+	cbRespHeaders
+	cbRespBody
+	cbRespTrailers
+	cbLog
+	cbDone
+	cbDelete
+	cbTick
+	cbHTTPResponse
+	cbRedisResponse
+	cbQueueReady
+	cbForeign
+)
+
+// exports holds the plugin callbacks a module exports (nil when absent).
+type exports struct {
+	onContextCreate, onVMStart, onConfigure, onTick                  api.Function
+	onRequestHeaders, onRequestBody, onRequestTrailers               api.Function
+	onResponseHeaders, onResponseBody, onResponseTrailers            api.Function
+	onLog, onDone, onDelete                                          api.Function
+	onHTTPCallResponse, onRedisCallResponse, onQueueReady, onForeign api.Function
+	headers2Params                                                   bool // ABI 0.1.0 header callbacks take (ctx, n)
+}
+
+type vmKey struct{}
+
+func vmFrom(ctx context.Context) *vm {
+	v, _ := ctx.Value(vmKey{}).(*vm)
+	return v
+}
+
+// vm is one module instance with its root context (id 1) and the streams
+// pinned to it. Every call into the instance holds mu.
+type vm struct {
+	p      *Plugin
+	e      *Engine
+	seq    uint64
+	mod    api.Module
+	ctx    context.Context
+	cancel context.CancelFunc
+	log    *slog.Logger
+
+	f         exports
+	alloc     api.Function
+	stack     [8]uint64
+	allocStk  [1]uint64
+	mu        sync.Mutex
+	closed    bool
+	rootID    uint32
+	nextID    uint32
+	streams   map[uint32]*Stream
+	nextToken uint32
+	calls     map[uint32]*pendingCall
+	status    struct {
+		code uint32
+		msg  string
+	}
+	tickPeriod time.Duration
+	tickTimer  Timer
+	tickGen    uint64
+	metrics    vmMetrics
+	rootDone   bool // on_done(root) returned false: waiting for proxy_done
+
+	// Per-call state, valid while a callback runs.
+	cb           cbKind
+	curID        uint32
+	effID        uint32
+	configBuf    []byte
+	callResp     *CalloutResponse
+	redisResp    []byte
+	foreignArgs  []byte
+	actions      []action
+	needRebuild  bool
+	pendingEvent []func()
+
+	serving  bool // started and handed to the pool
+	failed   atomic.Bool
+	failErr  error
+	draining atomic.Bool
+	active   atomic.Int32
+
+	mbMu    sync.Mutex
+	mailbox []func()
+
+	// CPU deadline of top-level calls, checked by the engine's watchdog.
+	callStart atomic.Int64 // unix ns; 0 when idle
+	callLimit atomic.Int64
+	timedOut  atomic.Bool
+}
+
+type actionKind uint8
+
+const (
+	actResume actionKind = iota
+	actLocalReply
+	actReset
+	actInject
+)
+
+type action struct {
+	kind   actionKind
+	stream *Stream
+	dir    Direction
+	reply  *LocalReply
+	data   []byte
+	eos    bool
+}
+
+// errVMClosed is returned for calls into a closed VM.
+var errVMClosed = errors.New("vm closed")
+
+// newVM instantiates the plugin's module, runs its start functions and
+// creates and configures the root context.
+func newVM(ctx context.Context, p *Plugin, seq uint64) (*vm, error) {
+	e := p.e
+	v := &vm{
+		p:         p,
+		e:         e,
+		seq:       seq,
+		rootID:    1,
+		nextID:    1,
+		streams:   map[uint32]*Stream{},
+		calls:     map[uint32]*pendingCall{},
+		log:       p.log.With("vm", seq),
+		nextToken: 0,
+	}
+	base, cancel := context.WithCancel(context.Background())
+	v.ctx = context.WithValue(base, vmKey{}, v)
+	v.cancel = cancel
+	if e.cfg.CallTimeout > 0 {
+		e.watch(v)
+	}
+
+	e.instMu.Lock()
+	mod, err := e.runtime.InstantiateModule(v.ctx, p.mod.compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	e.instMu.Unlock()
+	if err != nil {
+		v.dispose()
+		return nil, fmt.Errorf("instantiate: %w", err)
+	}
+	v.mod = mod
+	v.resolveExports()
+	if v.alloc == nil {
+		v.dispose()
+		return nil, errors.New("instantiate: no allocator export (proxy_on_memory_allocate or malloc)")
+	}
+
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.start(); err != nil {
+		v.dispose()
+		return nil, err
+	}
+	if err := v.startRoot(); err != nil {
+		v.dispose()
+		return nil, err
+	}
+	return v, nil
+}
+
+func (v *vm) resolveExports() {
+	m := v.mod
+	get := func(name string) api.Function {
+		if _, ok := v.p.mod.exports[name]; !ok {
+			return nil
+		}
+		return m.ExportedFunction(name)
+	}
+	v.f = exports{
+		onContextCreate:     get("proxy_on_context_create"),
+		onVMStart:           get("proxy_on_vm_start"),
+		onConfigure:         get("proxy_on_configure"),
+		onTick:              get("proxy_on_tick"),
+		onRequestHeaders:    get("proxy_on_request_headers"),
+		onRequestBody:       get("proxy_on_request_body"),
+		onRequestTrailers:   get("proxy_on_request_trailers"),
+		onResponseHeaders:   get("proxy_on_response_headers"),
+		onResponseBody:      get("proxy_on_response_body"),
+		onResponseTrailers:  get("proxy_on_response_trailers"),
+		onLog:               get("proxy_on_log"),
+		onDone:              get("proxy_on_done"),
+		onDelete:            get("proxy_on_delete"),
+		onHTTPCallResponse:  get("proxy_on_http_call_response"),
+		onRedisCallResponse: get("proxy_on_redis_call_response"),
+		onQueueReady:        get("proxy_on_queue_ready"),
+		onForeign:           get("proxy_on_foreign_function"),
+	}
+	if d, ok := v.p.mod.exports["proxy_on_request_headers"]; ok && len(d.ParamTypes()) == 2 {
+		v.f.headers2Params = true
+	}
+	// The spec's order: proxy_on_memory_allocate first, malloc as fallback.
+	if f := get("proxy_on_memory_allocate"); f != nil {
+		v.alloc = f
+	} else {
+		v.alloc = get("malloc")
+	}
+}
+
+// start runs _initialize (+ main(0,0) or __main_void) or else _start.
+func (v *vm) start() error {
+	ex := v.p.mod.exports
+	call := func(name string, args ...uint64) error {
+		f := v.mod.ExportedFunction(name)
+		n := len(ex[name].ParamTypes())
+		for i := 0; i < n; i++ {
+			v.stack[i] = 0
+			if i < len(args) {
+				v.stack[i] = args[i]
+			}
+		}
+		_, err := v.callTop(cbStart, 0, f, n, v.e.startTimeout())
+		if err != nil {
+			return fmt.Errorf("start function %s: %w", name, err)
+		}
+		return nil
+	}
+	if _, ok := ex["_initialize"]; ok {
+		if err := call("_initialize"); err != nil {
+			return err
+		}
+		if d, ok := ex["main"]; ok && len(d.ParamTypes()) == 2 {
+			return call("main", 0, 0)
+		}
+		if _, ok := ex["__main_void"]; ok {
+			return call("__main_void")
+		}
+		return nil
+	}
+	if _, ok := ex["_start"]; ok {
+		return call("_start")
+	}
+	return nil
+}
+
+// startRoot creates the root context, then calls on_vm_start and
+// on_configure.
+func (v *vm) startRoot() error {
+	v.nextID = v.rootID
+	if f := v.f.onContextCreate; f != nil {
+		v.stack[0], v.stack[1] = uint64(v.rootID), 0
+		if _, err := v.callTop(cbContextCreate, v.rootID, f, 2, v.e.cfg.CallTimeout); err != nil {
+			return fmt.Errorf("proxy_on_context_create(root): %w", err)
+		}
+	}
+	if f := v.f.onVMStart; f != nil {
+		v.stack[0], v.stack[1] = uint64(v.rootID), uint64(len(v.p.cfg.VMConfiguration))
+		r, err := v.callTop(cbVMStart, v.rootID, f, 2, v.e.cfg.CallTimeout)
+		if err != nil {
+			return fmt.Errorf("proxy_on_vm_start: %w", err)
+		}
+		if uint32(r) == 0 {
+			return ErrVMStartFailed
+		}
+	}
+	if f := v.f.onConfigure; f != nil {
+		v.configBuf = v.p.cfg.Configuration
+		v.stack[0], v.stack[1] = uint64(v.rootID), uint64(len(v.p.cfg.Configuration))
+		r, err := v.callTop(cbConfigure, v.rootID, f, 2, v.e.cfg.CallTimeout)
+		v.configBuf = nil
+		if err != nil {
+			return fmt.Errorf("proxy_on_configure: %w", err)
+		}
+		if uint32(r) == 0 {
+			return ErrConfigureFailed
+		}
+	}
+	v.discardActions()
+	return nil
+}
+
+// ErrVMStartFailed: proxy_on_vm_start returned false.
+var ErrVMStartFailed = errors.New("proxy_on_vm_start returned false: the plugin rejected its VM configuration")
+
+// ErrConfigureFailed: proxy_on_configure returned false.
+var ErrConfigureFailed = errors.New("proxy_on_configure returned false: the plugin rejected its configuration")
+
+// callTop calls f with n arguments from v.stack as a top-level callback for
+// context id, under the CPU deadline. It returns the first result (0 when
+// none). Any error marks the VM failed.
+func (v *vm) callTop(kind cbKind, id uint32, f api.Function, n int, timeout time.Duration) (uint64, error) {
+	if v.closed || v.failed.Load() {
+		return 0, errVMClosed
+	}
+	prevCB, prevCur, prevEff := v.cb, v.curID, v.effID
+	v.cb, v.curID, v.effID = kind, id, 0
+	if timeout > 0 {
+		v.arm(timeout)
+	}
+	err := f.CallWithStack(v.ctx, v.stack[:])
+	if timeout > 0 {
+		v.disarm()
+	}
+	v.cb, v.curID, v.effID = prevCB, prevCur, prevEff
+	if err != nil {
+		v.fail(funcName(f), id, err)
+		return 0, err
+	}
+	r := v.stack[0]
+	if len(f.Definition().ResultTypes()) == 0 {
+		r = 0
+	}
+	if v.needRebuild {
+		v.needRebuild = false
+		v.p.scheduleRebuild(v)
+	}
+	return r, nil
+}
+
+func (e *Engine) startTimeout() time.Duration {
+	if e.cfg.CallTimeout <= 0 {
+		return 0
+	}
+	t := 10 * e.cfg.CallTimeout
+	if t < 10*time.Second {
+		t = 10 * time.Second
+	}
+	return t
+}
+
+// arm records the start of a top-level call; the engine's watchdog cancels
+// the VM's context when the call outlives d.
+func (v *vm) arm(d time.Duration) {
+	v.callLimit.Store(int64(d))
+	v.callStart.Store(time.Now().UnixNano())
+}
+
+func (v *vm) disarm() { v.callStart.Store(0) }
+
+// overdue reports whether a call has been running longer than its limit.
+func (v *vm) overdue(now int64) bool {
+	start := v.callStart.Load()
+	return start != 0 && now-start > v.callLimit.Load()
+}
+
+// allocate calls the guest allocator. size must be > 0. Guest memory views
+// taken before the call may be invalid afterwards.
+func (v *vm) allocate(ctx context.Context, size uint32) (uint32, error) {
+	v.allocStk[0] = uint64(size)
+	if err := v.alloc.CallWithStack(ctx, v.allocStk[:]); err != nil {
+		return 0, err
+	}
+	return uint32(v.allocStk[0]), nil
+}
+
+// fail marks the VM failed after a trap or a deadline.
+func (v *vm) fail(fn string, failedID uint32, err error) {
+	if v.failed.Load() {
+		return
+	}
+	if v.timedOut.Load() {
+		err = fmt.Errorf("%w (callback exceeded its %s CPU deadline)", err, v.e.cfg.CallTimeout)
+	}
+	v.failErr = err
+	v.failed.Store(true)
+	v.log.Error("wasm VM failed", "function", fn, "error", err)
+	if v.serving {
+		v.p.onVMFailed(v)
+	}
+	// Streams paused on this VM hear about it after the current call; the
+	// stream whose own call failed gets the policy as its result.
+	for _, s := range v.streams {
+		if s.id != failedID {
+			s.onVMFailedLocked()
+		}
+	}
+	v.closeNow()
+}
+
+func (v *vm) discardActions() {
+	for i := range v.actions {
+		v.actions[i] = action{}
+	}
+	v.actions = v.actions[:0]
+}
+
+// lock takes the VM for a call sequence.
+func (v *vm) lock() { v.mu.Lock() }
+
+// unlock runs queued deliveries, releases the VM and then fires the events
+// gathered meanwhile. Events run without the VM lock.
+func (v *vm) unlock() {
+	for {
+		v.drainLocked()
+		evs := v.pendingEvent
+		v.pendingEvent = nil
+		v.mu.Unlock()
+		for _, ev := range evs {
+			ev()
+		}
+		if !v.hasMail() || !v.mu.TryLock() {
+			return
+		}
+	}
+}
+
+// post queues work to run with the VM lock held, as soon as the VM is free.
+func (v *vm) post(work func()) {
+	v.mbMu.Lock()
+	v.mailbox = append(v.mailbox, work)
+	v.mbMu.Unlock()
+	if v.mu.TryLock() {
+		v.unlock()
+	}
+}
+
+func (v *vm) hasMail() bool {
+	v.mbMu.Lock()
+	n := len(v.mailbox)
+	v.mbMu.Unlock()
+	return n > 0
+}
+
+func (v *vm) drainLocked() {
+	for {
+		v.mbMu.Lock()
+		if len(v.mailbox) == 0 {
+			v.mbMu.Unlock()
+			return
+		}
+		work := v.mailbox[0]
+		v.mailbox[0] = nil
+		v.mailbox = v.mailbox[1:]
+		v.mbMu.Unlock()
+		work()
+		v.dispatchActions(nil)
+	}
+}
+
+// event queues fn to run after the VM lock is released.
+func (v *vm) event(fn func()) { v.pendingEvent = append(v.pendingEvent, fn) }
+
+// dispatchActions applies the deferred actions of the last call. Those for
+// sync (the stream whose phase call it was) are returned; the others become
+// asynchronous stream events.
+func (v *vm) dispatchActions(sync *Stream) []action {
+	if len(v.actions) == 0 {
+		return nil
+	}
+	var mine []action
+	for _, a := range v.actions {
+		if a.stream == sync && sync != nil {
+			mine = append(mine, a)
+			continue
+		}
+		a.stream.asyncAction(a)
+	}
+	v.discardActions()
+	return mine
+}
+
+// dispose releases an instance that never started serving.
+func (v *vm) dispose() {
+	v.closed = true
+	v.e.unwatch(v)
+	if v.mod != nil {
+		_ = v.mod.Close(context.Background())
+	}
+	v.cancel()
+}
+
+// closeLocked shuts the root context down (on_done / on_delete) when the
+// VM is healthy, then closes the instance.
+func (v *vm) closeLocked(graceful bool) {
+	if v.closed {
+		return
+	}
+	if graceful && !v.failed.Load() {
+		if f := v.f.onDone; f != nil {
+			v.stack[0] = uint64(v.rootID)
+			r, err := v.callTop(cbDone, v.rootID, f, 1, v.e.cfg.CallTimeout)
+			if err == nil && uint32(r) == 0 {
+				v.rootDone = true
+			}
+		}
+		if !v.rootDone {
+			v.deleteRoot()
+		}
+	}
+	if v.rootDone {
+		return // waiting for proxy_done; closeNow follows
+	}
+	v.closeNow()
+}
+
+func (v *vm) deleteRoot() {
+	if f := v.f.onDelete; f != nil && !v.failed.Load() && !v.closed {
+		v.stack[0] = uint64(v.rootID)
+		_, _ = v.callTop(cbDelete, v.rootID, f, 1, v.e.cfg.CallTimeout)
+	}
+}
+
+func (v *vm) closeNow() {
+	if v.closed {
+		return
+	}
+	v.closed = true
+	if v.tickTimer != nil {
+		v.tickTimer.Stop()
+	}
+	v.tickGen++
+	v.e.shared.dropOwner(v)
+	for _, c := range v.calls {
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+	}
+	v.calls = map[uint32]*pendingCall{}
+	v.e.unwatch(v)
+	_ = v.mod.Close(context.Background())
+	v.cancel()
+	v.p.vmClosed(v)
+}
+
+// memoryBytes returns the size of the VM's linear memory.
+func (v *vm) memoryBytes() uint64 {
+	if v.mod == nil || v.mod.Memory() == nil {
+		return 0
+	}
+	return uint64(v.mod.Memory().Size())
+}
+
+// Host for WASI.
+
+func (v *vm) WriteFD(fd uint32, msg []byte) {
+	lvl := types.LogLevelInfo
+	if fd == 2 {
+		lvl = types.LogLevelError
+	}
+	v.p.pluginLog(lvl, string(msg))
+}
+
+func (v *vm) ProcExit(code uint32) {
+	v.log.Warn("wasi proc_exit called; the VM keeps running", "code", code)
+}
+
+func (v *vm) Environ() []string { return v.p.env }
+func (v *vm) Walltime() int64   { return v.e.clock.Now().UnixNano() }
+func (v *vm) Nanotime() int64   { return v.e.clock.Nanotime() }
+
+// setTick (re)arms the root context's tick timer; 0 disables it.
+func (v *vm) setTick(period time.Duration) {
+	v.tickPeriod = period
+	if v.tickTimer != nil {
+		v.tickTimer.Stop()
+		v.tickTimer = nil
+	}
+	v.tickGen++
+	if period <= 0 || v.f.onTick == nil {
+		return
+	}
+	gen := v.tickGen
+	v.tickTimer = v.e.clock.AfterFunc(period, func() {
+		v.post(func() { v.runTick(gen) })
+	})
+}
+
+func (v *vm) runTick(gen uint64) {
+	if gen != v.tickGen || v.closed || v.failed.Load() {
+		return
+	}
+	v.stack[0] = uint64(v.rootID)
+	if _, err := v.callTop(cbTick, v.rootID, v.f.onTick, 1, v.e.cfg.CallTimeout); err != nil {
+		return
+	}
+	// The plugin may have changed the period during the tick.
+	if gen == v.tickGen {
+		v.setTick(v.tickPeriod)
+	}
+}
+
+func funcName(f api.Function) string {
+	d := f.Definition()
+	if names := d.ExportNames(); len(names) > 0 {
+		return names[0]
+	}
+	return d.Name()
+}

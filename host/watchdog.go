@@ -1,0 +1,72 @@
+package host
+
+import (
+	"time"
+)
+
+// The watchdog enforces EngineConfig.CallTimeout: one goroutine per engine
+// looks at every VM a few times per deadline and cancels the context of a
+// VM whose current call has run too long. With wazero's close-on-context-
+// done mode the guest then stops at its next loop back-edge or call, and
+// the call fails like a trap. A call costs two atomic stores.
+
+func (e *Engine) watch(v *vm) {
+	e.wdMu.Lock()
+	defer e.wdMu.Unlock()
+	if e.wdVMs == nil {
+		e.wdVMs = map[*vm]struct{}{}
+	}
+	e.wdVMs[v] = struct{}{}
+	if e.wdStop == nil {
+		e.wdStop = make(chan struct{})
+		interval := e.cfg.CallTimeout / 4
+		if interval < 5*time.Millisecond {
+			interval = 5 * time.Millisecond
+		}
+		if interval > 250*time.Millisecond {
+			interval = 250 * time.Millisecond
+		}
+		go e.watchdog(interval, e.wdStop)
+	}
+}
+
+func (e *Engine) unwatch(v *vm) {
+	e.wdMu.Lock()
+	delete(e.wdVMs, v)
+	e.wdMu.Unlock()
+}
+
+func (e *Engine) stopWatchdog() {
+	e.wdMu.Lock()
+	if e.wdStop != nil {
+		close(e.wdStop)
+		e.wdStop = nil
+	}
+	e.wdMu.Unlock()
+}
+
+func (e *Engine) watchdog(interval time.Duration, stop chan struct{}) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var late []*vm
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		now := time.Now().UnixNano()
+		late = late[:0]
+		e.wdMu.Lock()
+		for v := range e.wdVMs {
+			if v.overdue(now) {
+				late = append(late, v)
+			}
+		}
+		e.wdMu.Unlock()
+		for _, v := range late {
+			v.timedOut.Store(true)
+			v.cancel()
+		}
+	}
+}
