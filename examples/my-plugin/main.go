@@ -1,5 +1,6 @@
 // Command my-plugin adds the request header "hello: world"; with
-// {"mockEnable": true} it answers every request itself with "hello world".
+// {"mockEnable": true} it answers every request itself with "hello world"
+// (or with the configured "content").
 package main
 
 import (
@@ -23,10 +24,16 @@ func init() {
 type Config struct {
 	// mockEnable makes the plugin answer requests instead of the upstream.
 	mockEnable bool
+	// content is the body of the mock answer.
+	content string
 }
 
 func parseConfig(json gjson.Result, config *Config) error {
 	config.mockEnable = json.Get("mockEnable").Bool()
+	config.content = json.Get("content").String()
+	if config.content == "" {
+		config.content = "hello world"
+	}
 	return nil
 }
 
@@ -35,7 +42,7 @@ func onHttpRequestHeaders(ctx wrapper.HttpContext, config Config) types.Action {
 		proxywasm.LogWarn("add header hello: " + err.Error())
 	}
 	if config.mockEnable {
-		if err := proxywasm.SendHttpResponse(200, nil, []byte("hello world"), -1); err != nil {
+		if err := proxywasm.SendHttpResponse(200, nil, []byte(config.content), -1); err != nil {
 			proxywasm.LogError("send mock response: " + err.Error())
 		}
 	}

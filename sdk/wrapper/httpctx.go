@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/wasmgate/wasmgate/sdk/internal/abi"
+	"github.com/wasmgate/wasmgate/sdk/matcher"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
 )
@@ -59,16 +60,23 @@ func (ctx *CommonHttpCtx[C]) OnHttpRequestHeaders(numHeaders int, endOfStream bo
 	ctx.executionPhase = DecodeHeader
 	ctx.hasRequestBody = !endOfStream
 	refreshLogLevel()
-	ctx.scheme, _ = proxywasm.GetHttpRequestHeader(":scheme")
-	ctx.host, _ = proxywasm.GetHttpRequestHeader(":authority")
-	ctx.path, _ = proxywasm.GetHttpRequestHeader(":path")
-	ctx.method, _ = proxywasm.GetHttpRequestHeader(":method")
-	if id, err := proxywasm.GetHttpRequestHeader("x-request-id"); err == nil && id != "" {
+	// One host call for all headers instead of one per header.
+	headers, _ := proxywasm.GetHttpRequestHeaders()
+	get := func(key string) string {
+		for _, h := range headers {
+			if h[0] == key {
+				return h[1]
+			}
+		}
+		return ""
+	}
+	ctx.scheme, ctx.host, ctx.path, ctx.method = get(":scheme"), get(":authority"), get(":path"), get(":method")
+	if id := get("x-request-id"); id != "" {
 		requestIDs[ctx.contextID] = id
 		_ = proxywasm.SetProperty([]string{"x_request_id"}, []byte(id))
 	}
 	ctx.checkRebuild()
-	config, err := ctx.plugin.GetMatchConfig()
+	config, err := ctx.matchConfig(get)
 	if err != nil {
 		ctx.plugin.vm.log.Error("get match config failed: " + err.Error())
 		return types.ActionContinue
@@ -77,15 +85,11 @@ func (ctx *CommonHttpCtx[C]) OnHttpRequestHeaders(numHeaders int, endOfStream bo
 		return types.ActionContinue
 	}
 	ctx.config = config
-	contentType, _ := proxywasm.GetHttpRequestHeader("content-type")
-	contentEncoding, _ := proxywasm.GetHttpRequestHeader("content-encoding")
-	if isBinaryContentType(contentType) || contentEncoding != "" {
+	if isBinaryContentType(get("content-type")) || get("content-encoding") != "" {
 		ctx.isBinaryRequestBody = true
 		ctx.needRequestBody = false
 	}
-	connection, _ := proxywasm.GetHttpRequestHeader("connection")
-	upgrade, _ := proxywasm.GetHttpRequestHeader("upgrade")
-	if strings.Contains(asciiLower(connection), "upgrade") && asciiLower(upgrade) == "websocket" {
+	if strings.Contains(asciiLower(get("connection")), "upgrade") && asciiLower(get("upgrade")) == "websocket" {
 		ctx.isWebsocket = true
 		ctx.needRequestBody = false
 		ctx.needResponseBody = false
@@ -94,6 +98,25 @@ func (ctx *CommonHttpCtx[C]) OnHttpRequestHeaders(numHeaders int, endOfStream bo
 		return h(ctx, *config)
 	}
 	return types.ActionContinue
+}
+
+var errNoAuthority = errors.New("the request has no :authority header")
+
+// matchConfig is matcher.GetMatchConfig with the headers already read.
+func (ctx *CommonHttpCtx[C]) matchConfig(get func(string) string) (*C, error) {
+	host := get(":authority")
+	if host == "" {
+		return nil, errNoAuthority
+	}
+	route, err := proxywasm.GetProperty([]string{"route_name"})
+	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
+		return nil, err
+	}
+	cluster, err := proxywasm.GetProperty([]string{"cluster_name"})
+	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
+		return nil, err
+	}
+	return ctx.plugin.MatchWithConsumer(host, string(route), string(cluster), get(matcher.ConsumerHeaderKey)), nil
 }
 
 func (ctx *CommonHttpCtx[C]) checkRebuild() {

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wasmgate/wasmgate/config"
+	"github.com/wasmgate/wasmgate/config/envoy"
+	"github.com/wasmgate/wasmgate/config/flags"
+	"github.com/wasmgate/wasmgate/config/higress"
+	"github.com/wasmgate/wasmgate/gateway"
+	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
+)
+
+type runOptions struct {
+	plugins        []string
+	pluginConfigs  []string
+	upstream       string
+	listen         string
+	admin          string
+	envoyConfig    string
+	dataDir        string
+	poolSize       int
+	logLevel       string
+	pluginLogLevel string
+	logFormat      string
+	noWatch        bool
+	watchDir       string
+}
+
+func init() {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the gateway with plugins in front of an upstream",
+		Long: `Run starts the gateway. The configuration comes from one of:
+
+  --plugin FILE.wasm [--plugin-config JSON|@file] [--upstream URL]
+      plugins (repeat --plugin; each --plugin-config belongs to the --plugin
+      before it) in front of the upstream, or of the built-in echo upstream
+  --envoy-config envoy.yaml
+      an Envoy static bootstrap (listeners, routes, clusters, wasm filters)
+  --data-dir DIR
+      a Higress standalone data directory: wasmplugins/, mcpbridges/, ingresses/
+
+Changes to the configuration files and plugin modules are applied without a
+restart; a broken version is reported and the running one stays.
+
+The admin API (default ` + config.DefaultAdmin + `) serves /ready, /config_dump,
+/logging, /stats/prometheus and /plugins.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("plugin") {
+				// Pair each --plugin-config with its --plugin by position.
+				ps, err := flags.PluginsFromArgs(os.Args[1:])
+				if err != nil {
+					return err
+				}
+				o.plugins = o.plugins[:0]
+				o.pluginConfigs = o.pluginConfigs[:0]
+				for _, p := range ps {
+					o.plugins = append(o.plugins, p.Path)
+					o.pluginConfigs = append(o.pluginConfigs, p.Config)
+				}
+			}
+			if o.dataDir != "" && !cmd.Flags().Changed("plugin-log-level") {
+				o.pluginLogLevel = "warn" // Higress's default: plugin info logs appear after POST /logging?wasm=info
+			}
+			return runGateway(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&o.plugins, "plugin", nil, "plugin module (.wasm); repeat for a chain")
+	f.StringArrayVar(&o.pluginConfigs, "plugin-config", nil, "configuration of the preceding --plugin: JSON or @file")
+	f.StringVar(&o.upstream, "upstream", "", "upstream URL for --plugin mode (default: the built-in echo upstream)")
+	f.StringVar(&o.listen, "listen", "", "listen address (default "+config.DefaultListen+")")
+	f.StringVar(&o.admin, "admin", "", "admin API address (default "+config.DefaultAdmin+"; \"off\" disables it)")
+	f.StringVar(&o.envoyConfig, "envoy-config", "", "Envoy static bootstrap YAML")
+	f.StringVar(&o.dataDir, "data-dir", "", "Higress standalone data directory")
+	f.IntVar(&o.poolSize, "vms", 0, "VMs per plugin (default: one per CPU)")
+	f.StringVar(&o.logLevel, "log-level", "info", "gateway log level: debug, info, warn, error")
+	f.StringVar(&o.pluginLogLevel, "plugin-log-level", "info", "plugin (wasm) log level: trace, debug, info, warn, error, critical (warn with --data-dir, as in Higress)")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.BoolVar(&o.noWatch, "no-watch", false, "do not reload on file changes")
+	f.StringVar(&o.watchDir, "watch", "", "plugin source folder: build it, run it, and rebuild and reload it on every save")
+	rootCmd.AddCommand(cmd)
+}
+
+func parsePluginLevel(s string) (types.LogLevel, error) {
+	for l := types.LogLevelTrace; l <= types.LogLevelCritical; l++ {
+		if strings.EqualFold(s, l.String()) || (l == types.LogLevelWarn && strings.EqualFold(s, "warning")) {
+			return l, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown plugin log level %q", s)
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is neither text nor json", format)
+}
+
+// source picks the configuration source from the flags.
+func (o runOptions) source() (gateway.Source, []string, error) {
+	n := 0
+	for _, set := range []bool{len(o.plugins) > 0, o.envoyConfig != "", o.dataDir != ""} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return nil, nil, errors.New("use one of --plugin, --envoy-config and --data-dir")
+	}
+	switch {
+	case o.envoyConfig != "":
+		path := o.envoyConfig
+		return gateway.SourceFunc(func() *config.Result { return envoy.LoadFile(path) }), nil, nil
+	case o.dataDir != "":
+		// Requests no Ingress route takes go to --upstream, or to the built-in echo upstream.
+		def := &config.Cluster{Name: config.EchoClusterName, Discovery: config.DiscoveryBuiltin, Builtin: config.BuiltinEcho}
+		if o.upstream != "" {
+			c, _, err := flags.Upstream(o.upstream)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--upstream: %w", err)
+			}
+			def = &c
+		}
+		loader := higress.NewLoader(o.dataDir, higress.Options{Listen: o.listen, DefaultCluster: def})
+		var dirs []string
+		for _, d := range []string{"wasmplugins", "mcpbridges", "ingresses"} {
+			dirs = append(dirs, filepath.Join(o.dataDir, d))
+		}
+		return gateway.SourceFunc(loader.Load), dirs, nil
+	}
+	var ps []flags.Plugin
+	for i, p := range o.plugins {
+		fp := flags.Plugin{Path: p}
+		if i < len(o.pluginConfigs) {
+			fp.Config = o.pluginConfigs[i]
+		}
+		ps = append(ps, fp)
+	}
+	opts := flags.Options{Plugins: ps, Upstream: o.upstream, Listen: o.listen}
+	return gateway.SourceFunc(func() *config.Result { return flags.Build(opts) }), nil, nil
+}
+
+func runGateway(parent context.Context, o runOptions) error {
+	if parent == nil {
+		parent = context.Background()
+	}
+	log, err := newLogger(o.logLevel, o.logFormat)
+	if err != nil {
+		return err
+	}
+	plevel, err := parsePluginLevel(o.pluginLogLevel)
+	if err != nil {
+		return fmt.Errorf("--plugin-log-level: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var dev *devLoop
+	if o.watchDir != "" {
+		if len(o.plugins) > 0 || o.envoyConfig != "" || o.dataDir != "" {
+			return errors.New("--watch runs the plugin it builds; it does not combine with --plugin, --envoy-config or --data-dir")
+		}
+		if dev, err = newDevLoop(ctx, o.watchDir, log); err != nil {
+			return err
+		}
+		o.plugins = []string{dev.output}
+		if len(o.pluginConfigs) == 0 {
+			o.pluginConfigs = []string{""}
+		}
+	}
+	src, extra, err := o.source()
+	if err != nil {
+		return err
+	}
+	gw, err := gateway.New(ctx, gateway.Options{Logger: log, Listen: o.listen, PoolSize: o.poolSize, PluginLogLevel: &plevel})
+	if err != nil {
+		return err
+	}
+	first, err := gw.LoadAndApply(ctx, src)
+	if err != nil {
+		_ = gw.Shutdown(context.Background())
+		return fmt.Errorf("start: %w", err)
+	}
+	if o.admin != "off" {
+		if _, err := gw.ServeAdmin(o.admin); err != nil {
+			_ = gw.Shutdown(context.Background())
+			return err
+		}
+	}
+	if dev != nil {
+		go dev.run(ctx)
+	}
+	if !o.noWatch || dev != nil {
+		go func() {
+			if err := gw.Watch(ctx, src, first, extra...); err != nil {
+				log.Error("file watching stopped", "error", err)
+			}
+		}()
+	}
+	<-ctx.Done()
+	log.Info("shutting down: draining in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := gw.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wasmgate/wasmgate/config"
+	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
+)
+
+// ServeAdmin starts the admin API (shaped like Envoy's) on addr:
+//
+//	GET  /ready               200 LIVE once a configuration is applied
+//	GET  /config_dump         routes, clusters and plugins with their configuration
+//	POST /logging?wasm=debug  plugin log level (also ?gateway=, ?level= for all)
+//	GET  /stats/prometheus    gateway metrics and every plugin-defined metric
+//	GET  /plugins             each plugin's state, error, VM count
+//	GET  /debug/pprof/…       Go profiles of the gateway
+func (gw *Server) ServeAdmin(addr string) (string, error) {
+	if addr == "" {
+		addr = config.DefaultAdmin
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("admin listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ready", gw.adminReady)
+	mux.HandleFunc("GET /config_dump", gw.adminConfigDump)
+	mux.HandleFunc("POST /logging", gw.adminLogging)
+	mux.HandleFunc("GET /logging", gw.adminLogging)
+	mux.HandleFunc("GET /plugins", gw.adminPlugins)
+	mux.Handle("GET /stats/prometheus", promhttp.HandlerFor(gw.metrics.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	gw.applyMu.Lock()
+	gw.admin = srv
+	gw.adminAddr = ln.Addr().String()
+	gw.applyMu.Unlock()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			gw.log.Error("admin listener stopped", "error", err)
+		}
+	}()
+	gw.log.Info("admin listening", "address", ln.Addr().String())
+	return ln.Addr().String(), nil
+}
+
+func (gw *Server) adminReady(w http.ResponseWriter, r *http.Request) {
+	if !gw.ready.Load() {
+		http.Error(w, "PRE_INITIALIZING", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "LIVE")
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+type dumpRoute struct {
+	Name     string   `json:"name"`
+	Domains  []string `json:"domains"`
+	Match    string   `json:"match"`
+	Cluster  string   `json:"cluster,omitempty"`
+	Direct   int      `json:"directResponse,omitempty"`
+	Timeout  string   `json:"timeout"`
+	Listener string   `json:"listener"`
+}
+
+type dumpCluster struct {
+	Name      string   `json:"name"`
+	Type      string   `json:"type"`
+	Endpoints []string `json:"endpoints"`
+}
+
+type dumpPlugin struct {
+	PluginStatus
+	// Configuration is exactly what proxy_on_configure reads.
+	Configuration json.RawMessage `json:"configuration,omitempty"`
+	RawConfig     string          `json:"rawConfiguration,omitempty"`
+	RootID        string          `json:"rootId,omitempty"`
+	VMID          string          `json:"vmId,omitempty"`
+	Origin        string          `json:"origin,omitempty"`
+}
+
+func (gw *Server) adminConfigDump(w http.ResponseWriter, r *http.Request) {
+	snap := gw.snap.Load()
+	if snap == nil {
+		http.Error(w, "no configuration", http.StatusServiceUnavailable)
+		return
+	}
+	gw.applyMu.Lock()
+	problems := append([]string(nil), gw.problems...)
+	gw.applyMu.Unlock()
+	out := struct {
+		Version  int           `json:"version"`
+		Source   string        `json:"source"`
+		Routes   []dumpRoute   `json:"routes"`
+		Clusters []dumpCluster `json:"clusters"`
+		Plugins  []dumpPlugin  `json:"plugins"`
+		Problems []string      `json:"problems,omitempty"`
+	}{Version: snap.version, Source: snap.cfg.Source, Problems: problems}
+	for _, l := range snap.cfg.Listeners {
+		for _, vh := range l.VirtualHosts {
+			for _, rt := range vh.Routes {
+				d := dumpRoute{Name: rt.Name, Domains: vh.Domains, Match: rt.Match.Kind.String() + " " + rt.Match.Value,
+					Cluster: rt.Cluster, Timeout: rt.EffectiveTimeout().String(), Listener: l.Name}
+				if rt.DirectResponse != nil {
+					d.Direct = rt.DirectResponse.Status
+				}
+				out.Routes = append(out.Routes, d)
+			}
+		}
+	}
+	names := make([]string, 0, len(snap.clusters))
+	for n := range snap.clusters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		u := snap.clusters[n]
+		dc := dumpCluster{Name: n, Type: u.cfg.Discovery.String()}
+		for _, e := range u.cfg.Endpoints {
+			dc.Endpoints = append(dc.Endpoints, e.Address())
+		}
+		out.Clusters = append(out.Clusters, dc)
+	}
+	statuses := gw.Plugins()
+	i := 0
+	for _, ln := range sortedListeners(snap) {
+		for _, p := range snap.listeners[ln].plugins {
+			dp := dumpPlugin{PluginStatus: statuses[i], RootID: p.cfg.RootID, VMID: p.cfg.VMID, Origin: p.cfg.Origin.String()}
+			if json.Valid(p.cfg.Configuration) {
+				dp.Configuration = json.RawMessage(p.cfg.Configuration)
+			} else if len(p.cfg.Configuration) > 0 {
+				dp.RawConfig = string(p.cfg.Configuration)
+			}
+			out.Plugins = append(out.Plugins, dp)
+			i++
+		}
+	}
+	writeJSON(w, out)
+}
+
+func sortedListeners(snap *snapshot) []string {
+	names := make([]string, 0, len(snap.listeners))
+	for n := range snap.listeners {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (gw *Server) adminPlugins(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, gw.Plugins())
+}
+
+var levelNames = map[string]types.LogLevel{
+	"trace": types.LogLevelTrace, "debug": types.LogLevelDebug, "info": types.LogLevelInfo,
+	"warning": types.LogLevelWarn, "warn": types.LogLevelWarn, "error": types.LogLevelError,
+	"critical": types.LogLevelCritical, "off": types.LogLevelMax,
+}
+
+// adminLogging changes log levels like Envoy's /logging: ?wasm=LEVEL sets the
+// plugin ("wasm") logger, ?level=LEVEL sets every logger; the answer lists
+// the active levels.
+func (gw *Server) adminLogging(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for key, vals := range q {
+		if len(vals) == 0 {
+			continue
+		}
+		lvl, ok := levelNames[strings.ToLower(vals[0])]
+		if !ok {
+			http.Error(w, "unknown level "+vals[0]+" for logger "+key, http.StatusBadRequest)
+			return
+		}
+		switch key {
+		case "wasm", "level":
+			gw.SetPluginLogLevel(lvl)
+		default:
+			http.Error(w, "unknown logger "+key+" (known: wasm, level)", http.StatusBadRequest)
+			return
+		}
+	}
+	fmt.Fprintf(w, "active loggers:\n  wasm: %s\n", gw.pluginLogLevel().String())
+}

@@ -1,0 +1,63 @@
+package gateway
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/wasmgate/wasmgate/host"
+	"github.com/wasmgate/wasmgate/internal/testwasm"
+)
+
+// BenchmarkPluginStream is one request through a plugin on the engine alone
+// (request headers, response headers and body, done), with the per-callback
+// CPU deadline on (the default) and off.
+func BenchmarkPluginStream(b *testing.B) {
+	for _, pkg := range []string{"examples/my-plugin", "gateway/testdata/plugins/bare", "gateway/testdata/plugins/trap"} {
+		for _, deadline := range []bool{true, false} {
+			name := pkg + "/deadline=on"
+			if !deadline {
+				name = pkg + "/deadline=off"
+			}
+			b.Run(name, func(b *testing.B) { benchPlugin(b, pkg, deadline) })
+		}
+	}
+}
+
+func benchPlugin(b *testing.B, pkg string, deadline bool) {
+	wasm, err := os.ReadFile(testwasm.Build(b, pkg))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	cfg := host.EngineConfig{CacheDir: testCacheDir(b)}
+	if !deadline {
+		cfg.CallTimeout = -1
+	}
+	e, err := host.NewEngine(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close(ctx)
+	mod, err := e.Compile(ctx, wasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := e.NewPlugin(ctx, mod, host.PluginConfig{Name: "bench", Configuration: []byte(`{"mockEnable":false}`), PoolSize: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	props := host.PropertyMap{"route_name": "default", "cluster_name": "outbound|80||echo"}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s := p.NewStream(host.StreamOptions{Properties: props})
+		h := host.NewHeaderMap(":authority", "example.com", ":path", "/get", ":method", "GET", ":scheme", "http",
+			"user-agent", "bench", "accept", "*/*", "x-request-id", "6f8a2b8e-1c9d-4a8b-9d2c-3b7a1e4f5a6b")
+		if r := s.RequestHeaders(h, true); r.Action != host.ActionContinue {
+			b.Fatalf("action %v", r.Action)
+		}
+		s.ResponseHeaders(host.NewHeaderMap(":status", "200", "content-length", "12", "content-type", "text/plain"), false)
+		s.ResponseBody([]byte("hello world\n"), true)
+		s.Done()
+	}
+}

@@ -1,0 +1,286 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/wasmgate/wasmgate/config"
+	"github.com/wasmgate/wasmgate/host"
+	"github.com/wasmgate/wasmgate/oci/fetch"
+)
+
+// pluginRuntime is one plugin of a chain as loaded: the running host.Plugin,
+// or the error that kept it from loading.
+type pluginRuntime struct {
+	cfg config.Plugin
+	// identity covers everything that requires a new host.Plugin when it
+	// changes: module digest, configuration, environment, fail strategy.
+	identity string
+	hp       *host.Plugin
+	digest   string
+	source   string
+	loadedAt time.Time
+	// err is the latest load error; with hp set it means an update failed
+	// and the previous version keeps serving.
+	err error
+}
+
+// skip reports a plugin that is bypassed: it failed to load and fails open.
+func (p *pluginRuntime) skip() bool {
+	return p.hp == nil && p.cfg.FailStrategy == config.FailOpen
+}
+
+func (p *pluginRuntime) newStream(opts host.StreamOptions) *host.Stream {
+	if p.hp == nil {
+		return nil
+	}
+	return p.hp.NewStream(opts)
+}
+
+// state names the plugin's state for the admin API.
+func (p *pluginRuntime) state() string {
+	switch {
+	case p.hp != nil && p.err != nil:
+		return "stale"
+	case p.hp != nil:
+		return "loaded"
+	}
+	return "failed"
+}
+
+// pluginLoader loads modules and starts plugins for a new snapshot, reusing
+// the plugins of the running one that did not change.
+type pluginLoader struct {
+	gw      *Server
+	ctx     context.Context
+	current map[string]*pluginRuntime // by identity
+	byKey   map[string]*pluginRuntime // previous version by plugin key
+	created []*pluginRuntime
+}
+
+func (gw *Server) newPluginLoader(ctx context.Context, prev *snapshot) *pluginLoader {
+	l := &pluginLoader{gw: gw, ctx: ctx, current: map[string]*pluginRuntime{}, byKey: map[string]*pluginRuntime{}}
+	if prev != nil {
+		for _, p := range prev.plugins {
+			if p.hp != nil {
+				l.current[p.identity] = p
+				l.byKey[p.cfg.Key()] = p
+			}
+		}
+	}
+	return l
+}
+
+// load returns the runtime for one configured plugin. A plugin that fails to
+// load keeps its previous version (if any) serving, with the error attached.
+func (l *pluginLoader) load(pc config.Plugin) *pluginRuntime {
+	bytes, digest, source, fetchErr := l.gw.fetchModule(l.ctx, pc)
+	if fetchErr != nil && bytes == nil {
+		return l.failed(pc, fetchErr)
+	}
+	id := identity(pc, digest)
+	if p, ok := l.current[id]; ok {
+		if fetchErr != nil {
+			q := *p
+			q.err = fetchErr
+			return &q
+		}
+		if p.err == nil {
+			return p
+		}
+		q := *p
+		q.err = nil
+		return &q
+	}
+	rt, err := l.start(pc, bytes)
+	if err != nil {
+		return l.failed(pc, err)
+	}
+	rt.identity, rt.digest, rt.source, rt.err = id, digest, source, fetchErr
+	l.created = append(l.created, rt)
+	return rt
+}
+
+func (l *pluginLoader) failed(pc config.Plugin, err error) *pluginRuntime {
+	where := pc.Origin.String()
+	if where == "" {
+		where = pc.URL
+	}
+	err = fmt.Errorf("plugin %s (%s): %w", pc.Key(), where, err)
+	l.gw.log.Error("plugin failed to load", "plugin", pc.Key(), "error", err)
+	if prev, ok := l.byKey[pc.Key()]; ok {
+		q := *prev
+		q.err = err
+		l.gw.log.Warn("previous version keeps serving", "plugin", pc.Key(), "digest", prev.digest)
+		return &q
+	}
+	return &pluginRuntime{cfg: pc, err: err, identity: "failed:" + pc.Key()}
+}
+
+func (l *pluginLoader) start(pc config.Plugin, wasm []byte) (*pluginRuntime, error) {
+	mod, err := l.gw.engine.Compile(l.ctx, wasm)
+	if err != nil {
+		return nil, err
+	}
+	env := map[string]string{}
+	for k, v := range pc.Env {
+		env[k] = v
+	}
+	for _, k := range pc.HostEnvKeys {
+		if v, ok := os.LookupEnv(k); ok {
+			env[k] = v
+		}
+	}
+	strategy := host.FailClosed
+	if pc.FailStrategy == config.FailOpen {
+		strategy = host.FailOpen
+	}
+	level := l.gw.pluginLogLevel()
+	hp, err := l.gw.engine.NewPlugin(l.ctx, mod, host.PluginConfig{
+		Name:            pc.LogName(),
+		RootID:          pc.RootID,
+		VMID:            pc.VMID,
+		Configuration:   pc.Configuration,
+		VMConfiguration: pc.VMConfiguration,
+		Env:             env,
+		FailStrategy:    strategy,
+		PoolSize:        l.gw.opts.PoolSize,
+		LogLevel:        &level,
+		HTTP:            l.gw,
+		Redis:           l.gw.redis,
+		Properties:      host.PropertyFunc(l.gw.rootProperty),
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.gw.log.Info("plugin loaded", "plugin", pc.Key(), "abi", mod.ABI().String(), "vms", hp.VMCount())
+	return &pluginRuntime{cfg: pc, hp: hp, loadedAt: time.Now()}, nil
+}
+
+// abandon closes plugins started for a snapshot that was not applied.
+func (l *pluginLoader) abandon() {
+	for _, p := range l.created {
+		p.hp.Close(context.Background())
+	}
+}
+
+func identity(pc config.Plugin, digest string) string {
+	h := sha256.New()
+	w := func(s string) { fmt.Fprintf(h, "%d:%s;", len(s), s) }
+	w(digest)
+	w(pc.Key())
+	w(pc.RootID)
+	w(pc.VMID)
+	w(string(pc.Configuration))
+	w(string(pc.VMConfiguration))
+	w(pc.FailStrategy.String())
+	keys := make([]string, 0, len(pc.Env))
+	for k := range pc.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		w(k)
+		w(pc.Env[k])
+	}
+	for _, k := range pc.HostEnvKeys {
+		w(k)
+		w(os.Getenv(k))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// fetchModule reads a plugin's module from wherever its source points. With
+// a cached copy and a failed refresh it returns the copy and the error.
+func (gw *Server) fetchModule(ctx context.Context, pc config.Plugin) (wasm []byte, digest, source string, err error) {
+	switch pc.Source.Kind {
+	case config.SourceFile:
+		b, err := os.ReadFile(pc.Source.Path)
+		if err != nil {
+			return nil, "", "", fmt.Errorf("read module: %w", err)
+		}
+		if err := checkDigest(b, pc.SHA256); err != nil {
+			return nil, "", "", err
+		}
+		return b, sha(b), pc.Source.Path, nil
+	case config.SourceInline:
+		if err := checkDigest(pc.Source.Inline, pc.SHA256); err != nil {
+			return nil, "", "", err
+		}
+		return pc.Source.Inline, sha(pc.Source.Inline), "inline", nil
+	}
+	url := pc.Source.URL
+	if pc.Source.Kind == config.SourceOCI {
+		url = "oci://" + url
+	}
+	m, err := fetch.Fetch(ctx, url, fetch.Options{
+		CacheDir:   gw.opts.ModuleCacheDir,
+		PullPolicy: fetchPolicy(pc.EffectivePullPolicy()),
+		SHA256:     pc.SHA256,
+		PullSecret: pc.ImagePullSecret,
+	})
+	if len(m.Bytes) == 0 {
+		if err == nil {
+			err = fmt.Errorf("fetch %s: empty module", url)
+		}
+		return nil, "", "", err
+	}
+	return m.Bytes, sha(m.Bytes), url, err
+}
+
+func fetchPolicy(p config.PullPolicy) fetch.PullPolicy {
+	if p == config.PullAlways {
+		return fetch.PullAlways
+	}
+	return fetch.PullIfNotPresent
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func checkDigest(b []byte, want string) error {
+	if want == "" {
+		return nil
+	}
+	if got := sha(b); got != want {
+		return fmt.Errorf("sha256 mismatch: module is %s, configuration says %s", got, want)
+	}
+	return nil
+}
+
+// closeUnused closes the plugins of old that next does not use, once old's
+// requests are done.
+func closeUnused(old, next *snapshot, done <-chan struct{}, wg *sync.WaitGroup) {
+	keep := map[*host.Plugin]bool{}
+	for _, p := range next.plugins {
+		if p.hp != nil {
+			keep[p.hp] = true
+		}
+	}
+	var drop []*host.Plugin
+	for _, p := range old.plugins {
+		if p.hp != nil && !keep[p.hp] {
+			keep[p.hp] = true
+			drop = append(drop, p.hp)
+		}
+	}
+	if len(drop) == 0 {
+		return
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-done
+		for _, hp := range drop {
+			hp.Close(context.Background())
+		}
+	}()
+}

@@ -1,0 +1,380 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wasmgate/wasmgate/config"
+	"github.com/wasmgate/wasmgate/gateway/echo"
+	"github.com/wasmgate/wasmgate/host"
+	"github.com/wasmgate/wasmgate/internal/redisbridge"
+	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Logger receives the gateway's logs and the plugins' logs (nil: slog.Default()).
+	Logger *slog.Logger
+	// AccessLog receives one line per request (nil: Logger).
+	AccessLog *slog.Logger
+	// Listen, when set, replaces the address of the configuration's only
+	// listener (the --listen flag).
+	Listen string
+	// Admin is the admin API address ("" for config.DefaultAdmin; "off" disables it).
+	Admin string
+	// PoolSize is the number of VMs per plugin (0: one per CPU).
+	PoolSize int
+	// CacheDir is the wazero compilation cache ("" for the default, "off" to disable).
+	CacheDir string
+	// ModuleCacheDir caches modules pulled from registries and URLs ("" for
+	// <user cache dir>/wasmgate/modules).
+	ModuleCacheDir string
+	// PluginLogLevel is the initial plugin log level (default info).
+	PluginLogLevel *types.LogLevel
+	// CallTimeout is the CPU deadline of one plugin callback (0: the engine's default).
+	CallTimeout time.Duration
+}
+
+// Server is the gateway.
+type Server struct {
+	opts         Options
+	log          *slog.Logger
+	accessLogger *slog.Logger
+	engine       *host.Engine
+	metrics      *gatewayMetrics
+	redis        *redisbridge.Caller
+
+	snap atomic.Pointer[snapshot]
+
+	applyMu   sync.Mutex
+	version   int
+	problems  []string
+	listeners map[string]*listenerServer
+	echoAddr  config.Endpoint
+	echoSrv   *http.Server
+	admin     *http.Server
+	adminAddr string
+	retiring  sync.WaitGroup
+	logLevel  atomic.Int32
+	ready     atomic.Bool
+}
+
+type listenerServer struct {
+	name    string
+	address string
+	ln      net.Listener
+	srv     *http.Server
+}
+
+// New creates a gateway. Apply a configuration, then Serve.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	gw := &Server{opts: opts, log: log, accessLogger: opts.AccessLog, listeners: map[string]*listenerServer{}}
+	if gw.accessLogger == nil {
+		gw.accessLogger = log
+	}
+	if opts.ModuleCacheDir == "" {
+		if dir, err := os.UserCacheDir(); err == nil {
+			gw.opts.ModuleCacheDir = filepath.Join(dir, "wasmgate", "modules")
+		}
+	}
+	level := types.LogLevelInfo
+	if opts.PluginLogLevel != nil {
+		level = *opts.PluginLogLevel
+	}
+	gw.logLevel.Store(int32(level))
+	engine, err := host.NewEngine(ctx, host.EngineConfig{CacheDir: opts.CacheDir, Logger: log, CallTimeout: opts.CallTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("start engine: %w", err)
+	}
+	gw.engine = engine
+	gw.metrics = newGatewayMetrics(engine)
+	gw.redis = redisbridge.New(func(cluster string) redisbridge.DialFunc {
+		if u := gw.cluster(cluster); u != nil {
+			return u.dial
+		}
+		return nil
+	})
+	if err := gw.startEcho(); err != nil {
+		engine.Close(ctx)
+		return nil, err
+	}
+	return gw, nil
+}
+
+// startEcho serves the built-in echo upstream on a loopback port.
+func (gw *Server) startEcho() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("start echo upstream: %w", err)
+	}
+	gw.echoSrv = &http.Server{Handler: echo.New(), ReadHeaderTimeout: 10 * time.Second}
+	go gw.echoSrv.Serve(ln)
+	host, port := splitAddr(ln.Addr().String())
+	gw.echoAddr = config.Endpoint{Host: host, Port: port}
+	return nil
+}
+
+// Engine returns the gateway's host engine.
+func (gw *Server) Engine() *host.Engine { return gw.engine }
+
+// Apply builds a snapshot from cfg beside the running one and swaps it in.
+// Plugins whose module and configuration did not change keep running; a
+// plugin that fails to load keeps its previous version serving and is
+// reported by Plugins and the admin API. problems are the configuration
+// loader's messages, shown by the admin API.
+func (gw *Server) Apply(ctx context.Context, cfg *config.Config, problems []string) error {
+	gw.applyMu.Lock()
+	defer gw.applyMu.Unlock()
+	cfg = gw.withListenOverride(cfg)
+	prev := gw.snap.Load()
+	next := &snapshot{version: gw.version + 1, cfg: cfg, clusters: map[string]*upstream{}, listeners: map[string]*listenerRuntime{}, drained: make(chan struct{})}
+	builtin := map[string]config.Endpoint{config.BuiltinEcho: gw.echoAddr}
+	for _, c := range cfg.Clusters {
+		u, err := newUpstream(c, builtin)
+		if err != nil {
+			problems = append(problems, c.Origin.String()+": "+err.Error())
+			gw.log.Warn("cluster skipped", "cluster", c.Name, "error", err)
+			continue
+		}
+		next.clusters[c.Name] = u
+	}
+	loader := gw.newPluginLoader(ctx, prev)
+	for _, lc := range cfg.Listeners {
+		lr := &listenerRuntime{cfg: lc}
+		for _, vh := range lc.VirtualHosts {
+			vr := vhostRuntime{cfg: vh}
+			for _, rc := range vh.Routes {
+				m, err := rc.Match.Matcher()
+				if err != nil {
+					problems = append(problems, rc.Origin.String()+": "+err.Error())
+					continue
+				}
+				vr.routes = append(vr.routes, &routeRuntime{cfg: rc, match: m})
+			}
+			lr.vhostCfgs = append(lr.vhostCfgs, vh)
+			lr.vhosts = append(lr.vhosts, vr)
+		}
+		for _, pc := range lc.Plugins {
+			p := loader.load(pc)
+			lr.plugins = append(lr.plugins, p)
+			next.plugins = append(next.plugins, p)
+		}
+		next.listeners[lc.Name] = lr
+	}
+	if err := gw.bindListeners(cfg); err != nil {
+		loader.abandon()
+		return err
+	}
+	gw.version = next.version
+	gw.problems = problems
+	gw.snap.Store(next)
+	if prev != nil {
+		done := prev.retire()
+		closeUnused(prev, next, done, &gw.retiring)
+		for _, u := range prev.clusters {
+			defer u.close()
+		}
+	}
+	gw.ready.Store(true)
+	gw.log.Info("configuration applied", "version", next.version, "source", cfg.Source,
+		"listeners", len(cfg.Listeners), "clusters", len(next.clusters), "plugins", len(next.plugins))
+	return nil
+}
+
+func (gw *Server) withListenOverride(cfg *config.Config) *config.Config {
+	if gw.opts.Listen == "" || len(cfg.Listeners) != 1 {
+		return cfg
+	}
+	c := *cfg
+	c.Listeners = append([]config.Listener(nil), cfg.Listeners...)
+	c.Listeners[0].Address = gw.opts.Listen
+	return &c
+}
+
+// bindListeners opens the listeners the configuration names. A listener
+// that moves to a new address is reopened there.
+func (gw *Server) bindListeners(cfg *config.Config) error {
+	want := map[string]string{}
+	for _, l := range cfg.Listeners {
+		want[l.Name] = l.Address
+	}
+	for name, ls := range gw.listeners {
+		if addr, ok := want[name]; !ok || addr != ls.address {
+			ls.srv.Close()
+			delete(gw.listeners, name)
+		}
+	}
+	names := make([]string, 0, len(want))
+	for n := range want {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if _, ok := gw.listeners[name]; ok {
+			continue
+		}
+		addr := want[name]
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listener %s: %w", name, err)
+		}
+		srv := &http.Server{Handler: gw.handler(name), ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(gw.log.Handler(), slog.LevelDebug)}
+		ls := &listenerServer{name: name, address: addr, ln: ln, srv: srv}
+		gw.listeners[name] = ls
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				gw.log.Error("listener stopped", "listener", name, "error", err)
+			}
+		}()
+		gw.log.Info("listening", "listener", name, "address", ln.Addr().String())
+	}
+	return nil
+}
+
+// Addr returns the bound address of a listener ("" if there is none); with
+// one listener the name may be empty.
+func (gw *Server) Addr(name string) string {
+	gw.applyMu.Lock()
+	defer gw.applyMu.Unlock()
+	for n, ls := range gw.listeners {
+		if name == "" || n == name {
+			return ls.ln.Addr().String()
+		}
+	}
+	return ""
+}
+
+// Shutdown stops accepting requests, lets in-flight ones finish (until ctx
+// ends), then closes the plugins and the engine.
+func (gw *Server) Shutdown(ctx context.Context) error {
+	gw.applyMu.Lock()
+	servers := []*http.Server{}
+	for _, ls := range gw.listeners {
+		servers = append(servers, ls.srv)
+	}
+	if gw.admin != nil {
+		servers = append(servers, gw.admin)
+	}
+	gw.applyMu.Unlock()
+	var firstErr error
+	for _, s := range servers {
+		if err := s.Shutdown(ctx); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	gw.echoSrv.Close()
+	if snap := gw.snap.Load(); snap != nil {
+		done := snap.retire()
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+		for _, p := range snap.plugins {
+			if p.hp != nil {
+				p.hp.Close(context.Background())
+			}
+		}
+	}
+	gw.retiring.Wait()
+	gw.redis.Close()
+	if err := gw.engine.Close(context.Background()); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	return firstErr
+}
+
+func (gw *Server) pluginLogLevel() types.LogLevel { return types.LogLevel(gw.logLevel.Load()) }
+
+// SetPluginLogLevel changes the log level of every plugin (the "wasm" logger).
+func (gw *Server) SetPluginLogLevel(l types.LogLevel) {
+	gw.logLevel.Store(int32(l))
+	if snap := gw.snap.Load(); snap != nil {
+		for _, p := range snap.plugins {
+			if p.hp != nil {
+				p.hp.SetLogLevel(l)
+			}
+		}
+	}
+}
+
+// rootProperty answers properties outside any request (xds.*, node).
+func (gw *Server) rootProperty(path []string) (any, bool) {
+	if len(path) == 2 && path[0] == "xds" && path[1] == "node" {
+		return "", false
+	}
+	if len(path) == 1 && path[0] == "listener_direction" {
+		return int64(1), true
+	}
+	return nil, false
+}
+
+// cluster returns the current snapshot's cluster of that name.
+func (gw *Server) cluster(name string) *upstream {
+	if snap := gw.snap.Load(); snap != nil {
+		return snap.clusters[name]
+	}
+	return nil
+}
+
+// PluginStatus is a plugin as the admin API shows it.
+type PluginStatus struct {
+	Name       string `json:"name"`
+	Listener   string `json:"listener"`
+	State      string `json:"state"`
+	Error      string `json:"error,omitempty"`
+	URL        string `json:"url"`
+	Digest     string `json:"digest,omitempty"`
+	ABI        string `json:"abi,omitempty"`
+	VMs        int    `json:"vms"`
+	Phase      string `json:"phase"`
+	Priority   int32  `json:"priority"`
+	FailPolicy string `json:"failStrategy"`
+	LoadedAt   string `json:"loadedAt,omitempty"`
+}
+
+// Plugins reports every configured plugin's state.
+func (gw *Server) Plugins() []PluginStatus {
+	snap := gw.snap.Load()
+	if snap == nil {
+		return nil
+	}
+	var out []PluginStatus
+	names := make([]string, 0, len(snap.listeners))
+	for n := range snap.listeners {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, ln := range names {
+		for _, p := range snap.listeners[ln].plugins {
+			st := PluginStatus{Name: p.cfg.Key(), Listener: ln, State: p.state(), URL: p.cfg.URL, Digest: p.digest,
+				Phase: p.cfg.Phase.String(), Priority: p.cfg.Priority, FailPolicy: p.cfg.FailStrategy.String()}
+			if p.err != nil {
+				st.Error = p.err.Error()
+			}
+			if p.hp != nil {
+				st.VMs = p.hp.VMCount()
+				st.ABI = p.hp.Module().ABI().String()
+				st.LoadedAt = p.loadedAt.UTC().Format(time.RFC3339)
+			}
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,143 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wasmgate/wasmgate/config"
+	"github.com/wasmgate/wasmgate/host"
+)
+
+// snapshot is one applied configuration: clusters, listeners with their
+// routes and plugin chains. Requests hold the snapshot they started with;
+// a retired snapshot's plugins close when its last request ends.
+type snapshot struct {
+	version   int
+	cfg       *config.Config
+	clusters  map[string]*upstream
+	listeners map[string]*listenerRuntime
+	plugins   []*pluginRuntime
+
+	mu       sync.Mutex
+	inflight int
+	retired  bool
+	drained  chan struct{}
+}
+
+// acquire registers a request; it fails once the snapshot is retired.
+func (s *snapshot) acquire() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.retired {
+		return false
+	}
+	s.inflight++
+	return true
+}
+
+func (s *snapshot) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight--
+	if s.retired && s.inflight == 0 {
+		close(s.drained)
+	}
+}
+
+// retire stops new requests and returns a channel closed when the last
+// in-flight request is done.
+func (s *snapshot) retire() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retired = true
+	if s.inflight == 0 {
+		close(s.drained)
+	}
+	return s.drained
+}
+
+type listenerRuntime struct {
+	cfg       config.Listener
+	vhostCfgs []config.VirtualHost
+	vhosts    []vhostRuntime
+	plugins   []*pluginRuntime
+}
+
+type vhostRuntime struct {
+	cfg    config.VirtualHost
+	routes []*routeRuntime
+}
+
+type routeRuntime struct {
+	cfg   config.Route
+	match func(path string) bool
+}
+
+// selectRoute picks the route for the request's :authority and :path, and its cluster.
+func (l *listenerRuntime) selectRoute(snap *snapshot, h *host.HeaderMap) (*routeRuntime, *upstream) {
+	authority, _ := h.Get(":authority")
+	path, _ := h.Get(":path")
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	vi := config.SelectVirtualHost(l.vhostCfgs, authority)
+	if vi < 0 {
+		return nil, nil
+	}
+	for _, r := range l.vhosts[vi].routes {
+		if r.match(path) {
+			return r, snap.clusters[r.clusterFor()]
+		}
+	}
+	return nil, nil
+}
+
+var weightSeq atomic.Uint64
+
+// clusterFor picks the route's cluster (weighted clusters by weight).
+func (r *routeRuntime) clusterFor() string {
+	if r.cfg.Cluster != "" || len(r.cfg.WeightedClusters) == 0 {
+		return r.cfg.Cluster
+	}
+	var total uint64
+	for _, w := range r.cfg.WeightedClusters {
+		total += uint64(w.Weight)
+	}
+	if total == 0 {
+		return r.cfg.WeightedClusters[0].Name
+	}
+	n := weightSeq.Add(1) % total
+	for _, w := range r.cfg.WeightedClusters {
+		if n < uint64(w.Weight) {
+			return w.Name
+		}
+		n -= uint64(w.Weight)
+	}
+	return r.cfg.WeightedClusters[0].Name
+}
+
+// handler serves one listener from the current snapshot.
+func (gw *Server) handler(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for {
+			snap := gw.snap.Load()
+			if snap == nil {
+				http.Error(w, "no configuration", http.StatusServiceUnavailable)
+				return
+			}
+			if !snap.acquire() {
+				continue // swapped meanwhile: take the new one
+			}
+			defer snap.release()
+			ln := snap.listeners[name]
+			if ln == nil {
+				http.Error(w, "listener removed", http.StatusServiceUnavailable)
+				return
+			}
+			gw.serveExchange(ln, snap, w, r)
+			return
+		}
+	})
+}
