@@ -63,6 +63,9 @@ type Import struct {
 type Export struct {
 	Name string
 	Kind Kind
+	// Index is the exported item's index in its index space (for a
+	// function: imported functions first, then the module's own).
+	Index uint32
 }
 
 // Section is one section with its payload size in bytes.
@@ -79,6 +82,30 @@ type Module struct {
 	Exports  []Export
 	// Custom holds the payload of each custom section (name section excluded) by name.
 	Custom map[string][]byte
+	// Start is the function index of the start section; HasStart says
+	// whether the module has one.
+	Start    uint32
+	HasStart bool
+	// Data holds the data section's segments; their bytes alias the input.
+	Data []DataSegment
+	// ModuleName and FuncNames come from the "name" custom section
+	// (subsections 0 and 1), keyed by function index. A malformed name
+	// section is ignored: it is debugging information only.
+	ModuleName string
+	FuncNames  map[uint32]string
+}
+
+// DataSegment is one segment of the data section.
+type DataSegment struct {
+	// Passive segments are copied by memory.init at run time; active ones
+	// are placed at Offset in memory Memory when the module is instantiated.
+	Passive bool
+	Memory  uint32
+	// Offset is the start address of an active segment when its offset is a
+	// constant expression without global.get (OffsetKnown).
+	Offset      uint64
+	OffsetKnown bool
+	Bytes       []byte
 }
 
 var magic = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
@@ -126,6 +153,18 @@ func Parse(b []byte) (*Module, error) {
 			if m.Exports, err = readExports(body); err != nil {
 				return nil, fmt.Errorf("export section: %w", err)
 			}
+		case SectionStart:
+			if m.Start, err = body.u32(); err != nil {
+				return nil, fmt.Errorf("start section: %w", err)
+			}
+			m.HasStart = true
+		case SectionData:
+			if m.Data, err = readData(body); err != nil {
+				return nil, fmt.Errorf("data section: %w", err)
+			}
+		}
+		if id == SectionCustom && sec.Name == "name" {
+			m.readNames(body)
 		}
 		m.Sections = append(m.Sections, sec)
 	}
@@ -208,10 +247,11 @@ func readExports(r *reader) ([]Export, error) {
 		if err != nil {
 			return nil, fmt.Errorf("export %d: %w", i, err)
 		}
-		if _, err := r.u32(); err != nil {
+		idx, err := r.u32()
+		if err != nil {
 			return nil, fmt.Errorf("export %d: %w", i, err)
 		}
-		out = append(out, Export{Name: name, Kind: Kind(k)})
+		out = append(out, Export{Name: name, Kind: Kind(k), Index: idx})
 	}
 	return out, nil
 }
