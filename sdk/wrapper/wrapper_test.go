@@ -481,3 +481,26 @@ func TestMarshalStrRoundTrip(t *testing.T) {
 		t.Fatalf("round trip = %q", got)
 	}
 }
+
+func TestRedisNOAUTHRetriesOnce(t *testing.T) {
+	var got []string
+	h, _ := start(t, `{}`, ParseConfig(parseTestConfig),
+		ProcessRequestHeaders(func(ctx HttpContext, c testConfig) types.Action {
+			client := NewRedisClusterClient(FQDNCluster{FQDN: "redis.static", Port: 80})
+			_ = client.Init("", "secret", 500)
+			_ = client.Get("k", func(v resp.Value) { got = append(got, v.String()) })
+			return types.HeaderStopAllIterationAndWatermark
+		}))
+	h.NewStream().RequestHeaders([][2]string{{":authority", "h"}}, true)
+	h.RespondRedisCall(h.RedisCalls[0].Token, 0, []byte("-NOAUTH Authentication required.\r\n"))
+	if len(h.RedisInits) != 2 || len(h.RedisCalls) != 2 || string(h.RedisCalls[1].Query) != string(h.RedisCalls[0].Query) {
+		t.Fatalf("inits %v calls %q", h.RedisInits, h.RedisCalls)
+	}
+	if len(got) != 0 {
+		t.Fatalf("callback ran before the retry answered: %v", got)
+	}
+	h.RespondRedisCall(h.RedisCalls[1].Token, 0, []byte("$5\r\nvalue\r\n"))
+	if strings.Join(got, ",") != "value" {
+		t.Fatalf("got %v", got)
+	}
+}
