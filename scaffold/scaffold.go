@@ -43,6 +43,9 @@ type Options struct {
 	ModulePath string
 	// SDK is the SDK the plugin's go.mod points at (see InstallSDK).
 	SDK *SDK
+	// Harness, when set, is the test harness (plugintest) the plugin's
+	// go.mod points at, so main_test.go builds offline (see InstallHarness).
+	Harness *Harness
 }
 
 // deps are the modules a plugin needs besides the SDK: gjson and what it
@@ -155,7 +158,7 @@ func render(o Options) (map[string][]byte, error) {
 	if out["go.mod"], err = goMod(o); err != nil {
 		return nil, err
 	}
-	out["go.sum"] = goSum(o.SDK)
+	out["go.sum"] = goSum(o.SDK, o.Harness)
 	return out, nil
 }
 
@@ -183,7 +186,12 @@ func goMod(o Options) ([]byte, error) {
 	if err := f.AddModuleStmt(o.ModulePath); err != nil {
 		return nil, err
 	}
-	if err := f.AddGoStmt("1.24"); err != nil {
+	goVersion := "1.24"
+	if o.Harness != nil && o.Harness.GoVersion != "" && gover(o.Harness.GoVersion) > gover(goVersion) {
+		// The tests link the harness, which needs a newer Go than plugins do.
+		goVersion = o.Harness.GoVersion
+	}
+	if err := f.AddGoStmt(goVersion); err != nil {
 		return nil, err
 	}
 	if err := f.AddRequire(SDKModule, SDKVersion); err != nil {
@@ -196,23 +204,65 @@ func goMod(o Options) ([]byte, error) {
 		}
 		f.AddNewRequire(d, v, i > 0) // match and pretty come with gjson
 	}
+	if h := o.Harness; h != nil {
+		if err := f.AddRequire(HarnessModule, SDKVersion); err != nil {
+			return nil, err
+		}
+		for _, path := range sortedKeys(h.Requires) {
+			if !contains(deps, path) {
+				f.AddNewRequire(path, h.Requires[path], true)
+			}
+		}
+	}
 	f.SetRequireSeparateIndirect(f.Require)
 	if err := f.AddReplace(SDKModule, "", o.SDK.Dir, ""); err != nil {
 		return nil, err
+	}
+	if h := o.Harness; h != nil {
+		if err := f.AddReplace(HarnessModule, "", h.Dir, ""); err != nil {
+			return nil, err
+		}
 	}
 	f.Cleanup()
 	return f.Format()
 }
 
-// goSum holds the SDK's checksums of the plugin's dependencies.
-func goSum(s *SDK) []byte {
+// goSum holds the checksums of the plugin's dependencies: the SDK's for
+// gjson, the harness's for what the tests link.
+func goSum(s *SDK, h *Harness) []byte {
 	var b bytes.Buffer
-	for _, d := range deps {
-		for _, line := range s.Sums[d] {
+	seen := map[string]bool{}
+	add := func(line string) {
+		if !seen[line] {
+			seen[line] = true
 			b.WriteString(line + "\n")
 		}
 	}
+	for _, d := range deps {
+		for _, line := range s.Sums[d] {
+			add(line)
+		}
+	}
+	if h != nil {
+		for _, line := range h.SumLines {
+			add(line)
+		}
+	}
 	return b.Bytes()
+}
+
+// gover turns "1.25.0" into a comparable number.
+func gover(v string) int {
+	n := 0
+	parts := strings.SplitN(v, ".", 3)
+	for i := 0; i < 3; i++ {
+		x := 0
+		if i < len(parts) {
+			fmt.Sscanf(parts[i], "%d", &x)
+		}
+		n = n*1000 + x
+	}
+	return n
 }
 
 func contains(list []string, s string) bool {

@@ -98,11 +98,12 @@ func TestAuthoringLoop(t *testing.T) {
 		t.Errorf("inspect text:\n%s", text)
 	}
 
-	// wasmgate test runs the package's native tests (main_test.go waits for
-	// plugintest; this one exercises the config parser).
-	if err := os.Remove(filepath.Join(dir, "main_test.go")); err != nil {
-		t.Fatal(err)
+	// wasmgate test runs the template's own tests (plugintest, offline:
+	// the harness comes from the binary) ...
+	if out := authMustRun(t, dir, env, "test", ".", "--", "-v"); !strings.Contains(out, "--- PASS: ") || strings.Contains(out, "--- FAIL") {
+		t.Errorf("template tests:\n%s", out)
 	}
+	// ... and fails when a test fails.
 	configTest := "package main\n\nimport (\n\t\"testing\"\n\n\t\"github.com/tidwall/gjson\"\n)\n\n" +
 		"func TestParseConfig(t *testing.T) {\n\tvar c Config\n\tif err := parseConfig(gjson.Parse(`{\"mockEnable\":true}`), &c); err != nil || !c.MockEnable {\n\t\tt.Fatalf(\"%v %+v\", err, c)\n\t}\n}\n"
 	if err := os.WriteFile(filepath.Join(dir, "config_test.go"), []byte(configTest), 0o644); err != nil {

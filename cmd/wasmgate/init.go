@@ -32,11 +32,13 @@ Templates (--template):
   redis      a per-minute rate limit with a counter in Redis
   body       reads the whole request body and blocks requests by content
 
-The SDK comes from this binary: init writes it to the cache directory
-($XDG_CACHE_HOME/wasmgate/sdk/<hash>, or --sdk-cache) and points go.mod at it
-with a replace directive. The only other dependency, github.com/tidwall/gjson,
-must be in the Go module cache (it is wherever wasmgate was built), so the
-new plugin builds offline with wasmgate build.`,
+The SDK and the test harness (plugintest) come from this binary: init writes
+them to the cache directory ($XDG_CACHE_HOME/wasmgate/{sdk,harness}/<hash>,
+or under --sdk-cache) and points go.mod at them with replace directives. The
+other dependencies (github.com/tidwall/gjson for the plugin, wazero and a few
+more for its tests) must be in the Go module cache — they are wherever
+wasmgate was built — so the plugin builds and tests offline. The plugin
+itself needs Go 1.24; its tests need the Go that built wasmgate's harness.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
@@ -45,6 +47,9 @@ new plugin builds offline with wasmgate build.`,
 				return err
 			}
 			opts.SDK = sdk
+			if opts.Harness, err = scaffold.InstallHarness(harnessDir(cacheDir)); err != nil {
+				return err
+			}
 			files, err := scaffold.Create(opts)
 			if err != nil {
 				return err
@@ -66,6 +71,14 @@ new plugin builds offline with wasmgate build.`,
 	f.StringVar(&opts.ModulePath, "module", "", "Go module path (default NAME)")
 	f.StringVar(&cacheDir, "sdk-cache", "", "where to write the SDK (default $XDG_CACHE_HOME/wasmgate/sdk)")
 	rootCmd.AddCommand(cmd)
+}
+
+// harnessDir is where the harness goes: beside the SDK under --sdk-cache.
+func harnessDir(sdkCache string) string {
+	if sdkCache == "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(filepath.Clean(sdkCache)), "harness")
 }
 
 func templateName(t string) string {

@@ -83,6 +83,9 @@ func onHttpRequestHeaders(ctx wrapper.HttpContext, config Config) types.Action {
 				_ = proxywasm.ResumeHttpRequest()
 			}
 		case count > config.qpm:
+			// The local reply carries the headers itself; the response
+			// handler must not add them a second time.
+			ctx.SetContext("limited", true)
 			_ = proxywasm.SendHttpResponse(429, [][2]string{{"timeStamp", window}, {"callTimeLeft", "0"}},
 				[]byte("Too many requests\n"), -1)
 		default:
@@ -97,6 +100,9 @@ func onHttpRequestHeaders(ctx wrapper.HttpContext, config Config) types.Action {
 }
 
 func onHttpResponseHeaders(ctx wrapper.HttpContext, config Config) types.Action {
+	if ctx.GetBoolContext("limited", false) {
+		return types.HeaderContinue
+	}
 	if v, ok := ctx.GetContext("timeStamp").(string); ok {
 		_ = proxywasm.AddHttpResponseHeader("timeStamp", v)
 	}

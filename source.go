@@ -1,0 +1,15 @@
+// Package wasmgate holds what the wasmgate binary gives new plugin folders
+// besides the SDK: the sources of the test harness (plugintest and the host
+// engine it runs plugins on), with this module's go.mod and go.sum.
+//
+// The project's packages are documented in docs/architecture.md.
+package wasmgate
+
+import "embed"
+
+// HarnessSource is the part of this module a plugin's tests link:
+// plugintest, host and internal/redisbridge, plus go.mod and go.sum.
+// Tests and testdata are embedded too and skipped when it is written out.
+//
+//go:embed go.mod go.sum plugintest host internal/redisbridge
+var HarnessSource embed.FS
