@@ -22,3 +22,27 @@ for mod in sdk .; do
   echo "== go test ($mod)"
   (cd "$mod" && go test -count=1 -timeout 20m ./...)
 done
+
+# Fuzz targets run for a bounded time on top of their seed corpora (which the
+# runs above already executed). FUZZTIME=0 skips this part.
+fuzztime=${FUZZTIME:-8s}
+if [ "$fuzztime" != "0" ]; then
+  echo "== fuzz ($fuzztime each)"
+  while read -r mod pkg target; do
+    if ! out=$(cd "$mod" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" 2>&1); then
+      echo "$out"; echo "fuzz $target in $pkg failed"; exit 1
+    fi
+    echo "ok fuzz $pkg $target"
+  done <<'TARGETS'
+. ./host/ FuzzHostFunctions
+. ./host/ FuzzPropertyPath
+. ./host/internal/pairs/ FuzzDecode
+. ./internal/wasmbin/ FuzzParse
+. ./inspect/ FuzzBytes
+sdk ./internal/abi/ FuzzDeserializePairs
+sdk ./internal/jsonx/ FuzzValid
+sdk ./internal/jsonx/ FuzzMembers
+sdk ./resp/ FuzzParse
+sdk ./internal/format/ FuzzSprintfNoPanic
+TARGETS
+fi
