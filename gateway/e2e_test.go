@@ -258,10 +258,11 @@ func TestAdminEndpoints(t *testing.T) {
 		t.Fatalf("logging: %s", b)
 	}
 	get(t, g.url+"/get")
-	_, _, prom := get(t, g.admin+"/stats/prometheus")
-	if !strings.Contains(prom, `wasmgate_http_requests_total{code_class="2xx"}`) {
-		t.Fatalf("prometheus output lacks request counter:\n%s", prom)
-	}
+	// The request is counted when its exchange ends, just after the client has the response.
+	waitFor(t, "the request counter", func() bool {
+		_, _, prom := get(t, g.admin+"/stats/prometheus")
+		return strings.Contains(prom, `wasmgate_http_requests_total{code_class="2xx"} 1`)
+	})
 	_, _, plugins := get(t, g.admin+"/plugins")
 	if !strings.Contains(plugins, `"vms": 2`) {
 		t.Fatalf("plugins: %s", plugins)

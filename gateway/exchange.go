@@ -624,10 +624,15 @@ func (x *exchange) toClient(it item) {
 		x.props.setResponse(status, it.headers, x.details)
 		x.w.WriteHeader(status)
 		x.respStarted = true
+		// Headers go out at once only for a response of unknown length
+		// (SSE, chunked streams); otherwise they leave with the first body
+		// chunk, saving a write per request.
 		if it.eos {
 			x.finished = true
-		} else if f, ok := x.w.(http.Flusher); ok {
-			f.Flush()
+		} else if _, sized := hdr["Content-Length"]; !sized {
+			if f, ok := x.w.(http.Flusher); ok {
+				f.Flush()
+			}
 		}
 	case itemBody:
 		if len(it.body) > 0 {
@@ -637,7 +642,8 @@ func (x *exchange) toClient(it item) {
 				x.abort("downstream_remote_disconnect")
 				return
 			}
-			if f, ok := x.w.(http.Flusher); ok {
+			// The last chunk needs no flush: the response ends with it.
+			if f, ok := x.w.(http.Flusher); ok && !it.eos {
 				f.Flush()
 			}
 		}

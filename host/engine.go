@@ -17,6 +17,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/wasmgate/wasmgate/host/internal/interrupt"
 	"github.com/wasmgate/wasmgate/host/internal/wasi"
 )
 
@@ -40,7 +41,8 @@ type EngineConfig struct {
 	// CallTimeout is the CPU deadline of one call into a VM; a callback
 	// running longer is stopped and the VM fails as after a trap. Zero
 	// means DefaultCallTimeout; a negative value disables the deadline
-	// (and wazero's termination checks, which cost a little per call).
+	// (and the interrupt check compiled into every loop head, a load and
+	// a branch per loop iteration; see host/internal/interrupt).
 	CallTimeout time.Duration
 	// MemoryLimitPages caps each VM's linear memory in 64 KiB pages
 	// (0: DefaultMemoryLimitPages).
@@ -57,6 +59,12 @@ type Engine struct {
 	clock   Clock
 	runtime wazero.Runtime
 	cache   wazero.CompilationCache
+	rc      wazero.RuntimeConfig
+
+	// fbRuntime runs modules that could not be instrumented with the
+	// interrupt flag, with wazero's close-on-context-done mode.
+	fbMu      sync.Mutex
+	fbRuntime wazero.Runtime
 
 	shared  *sharedState
 	metrics *metricsRegistry
@@ -108,9 +116,14 @@ func NewEngine(ctx context.Context, cfg EngineConfig) (*Engine, error) {
 		modules: map[[32]byte]*moduleEntry{},
 		plugins: map[*Plugin]struct{}{},
 	}
+	// The CPU deadline does not use wazero's close-on-context-done mode,
+	// which starts a goroutine on every call into a module and leaves
+	// native code at every loop back-edge: modules are instrumented with
+	// an interrupt flag instead (host/internal/interrupt, watchdog.go).
+	// Only a module the instrumentation cannot decode runs on a second
+	// runtime in that mode (fallbackRuntime).
 	rc := wazero.NewRuntimeConfigCompiler().
-		WithMemoryLimitPages(cfg.MemoryLimitPages).
-		WithCloseOnContextDone(cfg.CallTimeout > 0)
+		WithMemoryLimitPages(cfg.MemoryLimitPages)
 	if cfg.CacheDir != "off" {
 		dir := cfg.CacheDir
 		if dir == "" {
@@ -127,16 +140,34 @@ func NewEngine(ctx context.Context, cfg EngineConfig) (*Engine, error) {
 		e.cache = c
 		rc = rc.WithCompilationCache(c)
 	}
+	e.rc = rc
 	e.runtime = wazero.NewRuntimeWithConfig(ctx, rc)
-	if err := e.instantiateHostModules(ctx); err != nil {
+	if err := e.instantiateHostModules(ctx, e.runtime); err != nil {
 		_ = e.runtime.Close(ctx)
 		return nil, fmt.Errorf("host engine: host modules: %w", err)
 	}
 	return e, nil
 }
 
-func (e *Engine) instantiateHostModules(ctx context.Context) error {
-	if err := wasi.Instantiate(ctx, e.runtime, func(ctx context.Context) wasi.Host {
+// fallbackRuntime returns the runtime with wazero's close-on-context-done
+// mode, created on first use, for modules that cannot be instrumented.
+func (e *Engine) fallbackRuntime(ctx context.Context) (wazero.Runtime, error) {
+	e.fbMu.Lock()
+	defer e.fbMu.Unlock()
+	if e.fbRuntime != nil {
+		return e.fbRuntime, nil
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, e.rc.WithCloseOnContextDone(true))
+	if err := e.instantiateHostModules(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		return nil, fmt.Errorf("host engine: host modules: %w", err)
+	}
+	e.fbRuntime = rt
+	return rt, nil
+}
+
+func (e *Engine) instantiateHostModules(ctx context.Context, rt wazero.Runtime) error {
+	if err := wasi.Instantiate(ctx, rt, func(ctx context.Context) wasi.Host {
 		if v := vmFrom(ctx); v != nil {
 			return v
 		}
@@ -144,7 +175,7 @@ func (e *Engine) instantiateHostModules(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	b := e.runtime.NewHostModuleBuilder("env")
+	b := rt.NewHostModuleBuilder("env")
 	exportEnv(b)
 	_, err := b.Instantiate(ctx)
 	return err
@@ -168,6 +199,11 @@ func (e *Engine) Close(ctx context.Context) error {
 	}
 	e.stopWatchdog()
 	err := e.runtime.Close(ctx)
+	e.fbMu.Lock()
+	if e.fbRuntime != nil {
+		_ = e.fbRuntime.Close(ctx)
+	}
+	e.fbMu.Unlock()
 	if e.cache != nil {
 		_ = e.cache.Close(ctx)
 	}
@@ -221,12 +257,17 @@ type Import struct {
 // plugin and VM created from it.
 type Module struct {
 	engine   *Engine
+	rt       wazero.Runtime // the runtime compiled belongs to
 	compiled wazero.CompiledModule
-	hash     [32]byte
-	size     int
-	abi      ABIVersion
-	imports  []Import
-	exports  map[string]api.FunctionDefinition
+	// interruptible: the module carries the interrupt flag (the CPU
+	// deadline's mechanism); false when the deadline is off or the module
+	// runs on the fallback runtime.
+	interruptible bool
+	hash          [32]byte
+	size          int
+	abi           ABIVersion
+	imports       []Import
+	exports       map[string]api.FunctionDefinition
 }
 
 // ABI returns the module's ABI version.
@@ -304,11 +345,22 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 }
 
 func (e *Engine) compile(ctx context.Context, wasm []byte, h [32]byte) (*Module, error) {
-	cm, err := e.runtime.CompileModule(ctx, wasm)
+	rt, code, interruptible := e.runtime, wasm, false
+	if e.cfg.CallTimeout > 0 {
+		if inst, err := interrupt.Instrument(wasm); err == nil {
+			code, interruptible = inst, true
+		} else {
+			e.log.Warn("module cannot carry the interrupt flag; its CPU deadline uses wazero's slower context checks", "error", err)
+			if rt, err = e.fallbackRuntime(ctx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	cm, err := rt.CompileModule(ctx, code)
 	if err != nil {
 		return nil, fmt.Errorf("compile module: %w", err)
 	}
-	m := &Module{engine: e, compiled: cm, hash: h, size: len(wasm), exports: cm.ExportedFunctions()}
+	m := &Module{engine: e, rt: rt, compiled: cm, hash: h, size: len(wasm), exports: cm.ExportedFunctions(), interruptible: interruptible}
 	for name := range m.exports {
 		if !strings.HasPrefix(name, abiMarkerPrefix) {
 			continue

@@ -12,6 +12,8 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/wasmgate/wasmgate/host/internal/interrupt"
+
 	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
 )
 
@@ -115,6 +117,7 @@ type vm struct {
 	callStart atomic.Int64 // unix ns; 0 when idle
 	callLimit atomic.Int64
 	timedOut  atomic.Bool
+	intr      api.MutableGlobal // interrupt flag; set before the VM is watched
 }
 
 type actionKind uint8
@@ -156,18 +159,24 @@ func newVM(ctx context.Context, p *Plugin, seq uint64) (*vm, error) {
 	base, cancel := context.WithCancel(context.Background())
 	v.ctx = context.WithValue(base, vmKey{}, v)
 	v.cancel = cancel
-	if e.cfg.CallTimeout > 0 {
-		e.watch(v)
-	}
 
 	e.instMu.Lock()
-	mod, err := e.runtime.InstantiateModule(v.ctx, p.mod.compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	mod, err := p.mod.rt.InstantiateModule(v.ctx, p.mod.compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	e.instMu.Unlock()
 	if err != nil {
 		v.dispose()
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	v.mod = mod
+	if e.cfg.CallTimeout > 0 {
+		// The interrupt flag lets the watchdog stop a call that loops
+		// (see host/internal/interrupt); without it (a module the
+		// instrumentation could not decode) wazero's context checks do.
+		if g, ok := mod.ExportedGlobal(interrupt.GlobalName).(api.MutableGlobal); ok && p.mod.interruptible {
+			v.intr = g
+		}
+		e.watch(v)
+	}
 	v.resolveExports()
 	if v.alloc == nil {
 		v.dispose()

@@ -6,9 +6,14 @@ import (
 
 // The watchdog enforces EngineConfig.CallTimeout: one goroutine per engine
 // looks at every VM a few times per deadline and cancels the context of a
-// VM whose current call has run too long. With wazero's close-on-context-
-// done mode the guest then stops at its next loop back-edge or call, and
-// the call fails like a trap. A call costs two atomic stores.
+// VM whose current call has run too long: it sets the VM's interrupt flag,
+// which the instrumented module checks at the head of every loop (package
+// host/internal/interrupt), so the guest traps with "unreachable" at its
+// next loop iteration and the call fails like a trap. A call costs two
+// atomic stores; nothing runs per call besides them (wazero's own
+// close-on-context-done mode started a goroutine on every call into the
+// module, nested allocator calls included, and left native code at every
+// loop back-edge to check the module's closed flag).
 
 func (e *Engine) watch(v *vm) {
 	e.wdMu.Lock()
@@ -66,6 +71,9 @@ func (e *Engine) watchdog(interval time.Duration, stop chan struct{}) {
 		e.wdMu.Unlock()
 		for _, v := range late {
 			v.timedOut.Store(true)
+			if v.intr != nil {
+				v.intr.Set(1)
+			}
 			v.cancel()
 		}
 	}

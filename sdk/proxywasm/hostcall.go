@@ -91,17 +91,17 @@ func EnqueueSharedQueue(queueID uint32, data []byte) error {
 
 // DequeueSharedQueue takes the oldest item of a queue; ErrorStatusEmpty when there is none.
 func DequeueSharedQueue(queueID uint32) ([]byte, error) {
-	var p *byte
-	var n uint32
-	st := abi.ProxyDequeueSharedQueue(queueID, unsafe.Pointer(&p), &n)
+	r := newRet()
+	st := abi.ProxyDequeueSharedQueue(queueID, unsafe.Pointer(&r.p), &r.n)
+	p, n := r.p, r.n
 	return buffer(st, p, n)
 }
 
 // GetSharedData reads a key shared by all VMs of this vm_id, with its CAS value.
 func GetSharedData(key string) (value []byte, cas uint32, err error) {
-	var p *byte
-	var n uint32
-	st := abi.ProxyGetSharedData(strPtr(key), uint32(len(key)), unsafe.Pointer(&p), &n, &cas)
+	r := newRet()
+	st := abi.ProxyGetSharedData(strPtr(key), uint32(len(key)), unsafe.Pointer(&r.p), &r.n, &cas)
+	p, n := r.p, r.n
 	if err := statusErr(st); err != nil {
 		return nil, 0, err
 	}
@@ -190,9 +190,9 @@ func InjectEncodedDataToFilterChain(body []byte, endStream bool) error {
 // GetUpstreamHosts returns the hosts of the current route's cluster as pairs
 // of address and host metadata.
 func GetUpstreamHosts() ([][2]string, error) {
-	var p *byte
-	var n uint32
-	b, err := buffer(abi.ProxyGetUpstreamHosts(unsafe.Pointer(&p), &n), p, n)
+	r := newRet()
+	st := abi.ProxyGetUpstreamHosts(unsafe.Pointer(&r.p), &r.n)
+	b, err := buffer(st, r.p, r.n)
 	if err != nil {
 		return nil, err
 	}
@@ -461,9 +461,9 @@ func GetProperty(path []string) ([]byte, error) {
 		return nil, errors.New("path must not be empty")
 	}
 	p := abi.SerializePath(path)
-	var ret *byte
-	var n uint32
-	st := abi.ProxyGetProperty(bytesPtr(p), uint32(len(p)), unsafe.Pointer(&ret), &n)
+	r := newRet()
+	st := abi.ProxyGetProperty(bytesPtr(p), uint32(len(p)), unsafe.Pointer(&r.p), &r.n)
+	ret, n := r.p, r.n
 	return buffer(st, ret, n)
 }
 
@@ -490,9 +490,9 @@ func SetProperty(path []string, data []byte) error {
 
 // CallForeignFunction calls a host function by name (for example "compress").
 func CallForeignFunction(funcName string, param []byte) (ret []byte, err error) {
-	var p *byte
-	var n uint32
-	st := abi.ProxyCallForeignFunction(strPtr(funcName), uint32(len(funcName)), bytesPtr(param), uint32(len(param)), unsafe.Pointer(&p), &n)
+	r := newRet()
+	st := abi.ProxyCallForeignFunction(strPtr(funcName), uint32(len(funcName)), bytesPtr(param), uint32(len(param)), unsafe.Pointer(&r.p), &r.n)
+	p, n := r.p, r.n
 	if err := statusErr(st); err != nil {
 		return nil, err
 	}
@@ -521,9 +521,9 @@ func getBuffer(bt types.BufferType, start, maxSize int) ([]byte, error) {
 	if maxSize > math.MaxInt32 {
 		maxSize = math.MaxInt32
 	}
-	var p *byte
-	var n uint32
-	st := abi.ProxyGetBufferBytes(uint32(bt), uint32(start), uint32(maxSize), unsafe.Pointer(&p), &n)
+	r := newRet()
+	st := abi.ProxyGetBufferBytes(uint32(bt), uint32(start), uint32(maxSize), unsafe.Pointer(&r.p), &r.n)
+	p, n := r.p, r.n
 	return buffer(st, p, n)
 }
 
@@ -532,9 +532,9 @@ func setBuffer(bt types.BufferType, start, size int, data []byte) error {
 }
 
 func getHeaderMap(mt types.MapType) ([][2]string, error) {
-	var p *byte
-	var n uint32
-	b, err := buffer(abi.ProxyGetHeaderMapPairs(uint32(mt), unsafe.Pointer(&p), &n), p, n)
+	r := newRet()
+	st := abi.ProxyGetHeaderMapPairs(uint32(mt), unsafe.Pointer(&r.p), &r.n)
+	b, err := buffer(st, r.p, r.n)
 	if err != nil {
 		return nil, err
 	}
@@ -547,9 +547,9 @@ func setHeaderMap(mt types.MapType, headers [][2]string) error {
 }
 
 func getMapValue(mt types.MapType, key string) (string, error) {
-	var p *byte
-	var n uint32
-	st := abi.ProxyGetHeaderMapValue(uint32(mt), strPtr(key), uint32(len(key)), unsafe.Pointer(&p), &n)
+	r := newRet()
+	st := abi.ProxyGetHeaderMapValue(uint32(mt), strPtr(key), uint32(len(key)), unsafe.Pointer(&r.p), &r.n)
+	p, n := r.p, r.n
 	b, err := buffer(st, p, n)
 	if err != nil {
 		if err == types.ErrorStatusNotFound && st == abi.StatusOK {

@@ -1,5 +1,7 @@
 package abi
 
+import "unsafe"
+
 // The "pairs" encoding of header maps and property maps:
 //
 //	u32 N, N × (u32 keyLen, u32 valueLen), N × (key 0x00 value 0x00)
@@ -47,7 +49,9 @@ func DeserializePairs(b []byte) (pairs [][2]string, ok bool) {
 		return nil, false
 	}
 	sizes := b[4 : 4+8*n]
-	data := b[4+8*n:]
+	// One string holds every key and value (allocations dominate the cost
+	// of decoding in a wasm guest); the pairs are substrings of it.
+	data := string(b[4+8*n:])
 	pairs = make([][2]string, 0, n)
 	off := uint64(0)
 	for i := uint64(0); i < n; i++ {
@@ -66,7 +70,7 @@ func DeserializePairs(b []byte) (pairs [][2]string, ok bool) {
 			return nil, false
 		}
 		off += vl + 1
-		pairs = append(pairs, [2]string{string(k), string(v)})
+		pairs = append(pairs, [2]string{k, v})
 	}
 	if off != uint64(len(data)) {
 		return nil, false
@@ -75,7 +79,15 @@ func DeserializePairs(b []byte) (pairs [][2]string, ok bool) {
 }
 
 // SerializePath joins property path segments with NUL, with no trailing NUL.
+// The result is read-only: a single segment is returned as a view of its
+// string, without a copy.
 func SerializePath(path []string) []byte {
+	if len(path) == 1 {
+		if len(path[0]) == 0 {
+			return nil
+		}
+		return unsafe.Slice(unsafe.StringData(path[0]), len(path[0]))
+	}
 	size := 0
 	for i, s := range path {
 		if i > 0 {

@@ -1,0 +1,512 @@
+// Package interrupt rewrites a WebAssembly module so that a running call can
+// be stopped from another goroutine at no per-call cost.
+//
+// Instrument adds one mutable i32 global, exported as GlobalName, and puts
+// at the head of every loop
+//
+//	global.get $interrupt
+//	if
+//	  unreachable
+//	end
+//
+// Every backward branch re-enters a loop at its head, so a module that
+// never returns (a `for {}` in Go, a spin in any language) passes this
+// check again and again. Setting the global to a non-zero value from the
+// host (api.MutableGlobal.Set) makes the running call trap with
+// "unreachable" at its next loop iteration; a call that is not looping
+// returns by itself. The check is a load, a compare and a branch per loop
+// iteration, and nothing per call.
+//
+// Only the code, global and export sections change. Custom sections holding
+// DWARF (".debug_*") describe code offsets that no longer hold, so they are
+// dropped; the "name" section is kept, so traps still name functions.
+package interrupt
+
+import (
+	"errors"
+	"fmt"
+)
+
+// GlobalName is the export name of the interrupt flag.
+const GlobalName = "__wasmgate_interrupt"
+
+// Section ids.
+const (
+	secCustom   = 0
+	secImport   = 2
+	secMemory   = 5
+	secGlobal   = 6
+	secExport   = 7
+	secCode     = 10
+	secTag      = 13
+	kindGlobal  = 3
+	opLoop      = 0x03
+	opGlobalGet = 0x23
+)
+
+type section struct {
+	id   byte
+	body []byte
+}
+
+// Instrument returns a copy of wasm with the interrupt global and the loop
+// checks added. It fails on a module it cannot decode (the caller may then
+// fall back to another way of stopping calls).
+func Instrument(wasm []byte) ([]byte, error) {
+	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" || wasm[4] != 1 || wasm[5] != 0 || wasm[6] != 0 || wasm[7] != 0 {
+		return nil, errors.New("interrupt: not a WebAssembly 1.0 binary module")
+	}
+	r := &reader{b: wasm, p: 8}
+	var secs []section
+	for r.p < len(r.b) {
+		id := r.byte()
+		n := r.u32()
+		body := r.bytes(int(n))
+		if r.err != nil {
+			return nil, fmt.Errorf("interrupt: section %d: %w", id, r.err)
+		}
+		secs = append(secs, section{id: id, body: body})
+	}
+
+	// Index of the new global: imported globals, then defined ones.
+	var importedGlobals, definedGlobals uint32
+	for _, s := range secs {
+		switch s.id {
+		case secImport:
+			n, err := countImportedGlobals(s.body)
+			if err != nil {
+				return nil, err
+			}
+			importedGlobals = n
+		case secGlobal:
+			sr := &reader{b: s.body}
+			definedGlobals = sr.u32()
+			if sr.err != nil {
+				return nil, fmt.Errorf("interrupt: global section: %w", sr.err)
+			}
+		}
+	}
+	gidx := importedGlobals + definedGlobals
+	check := []byte{opGlobalGet}
+	check = appendU32(check, gidx)
+	check = append(check, 0x04, 0x40, 0x00, 0x0b) // if (empty) unreachable end
+
+	// The new global: (mut i32) (i32.const 0).
+	newGlobal := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b}
+	var newExport []byte
+	newExport = appendU32(newExport, uint32(len(GlobalName)))
+	newExport = append(newExport, GlobalName...)
+	newExport = append(newExport, kindGlobal)
+	newExport = appendU32(newExport, gidx)
+
+	out := make([]byte, 0, len(wasm)+len(wasm)/16)
+	out = append(out, wasm[:8]...)
+	emit := func(id byte, body []byte) {
+		out = append(out, id)
+		out = appendU32(out, uint32(len(body)))
+		out = append(out, body...)
+	}
+	haveGlobal, haveExport, haveCode := false, false, false
+	for i, s := range secs {
+		// A missing global or export section goes before the first
+		// section that must follow it.
+		if !haveGlobal && s.id != secCustom && order(s.id) > order(secGlobal) {
+			emit(secGlobal, appendVec(nil, 1, newGlobal))
+			haveGlobal = true
+		}
+		if !haveExport && s.id != secCustom && order(s.id) > order(secExport) {
+			emit(secExport, appendVec(nil, 1, newExport))
+			haveExport = true
+		}
+		switch s.id {
+		case secCustom:
+			if isDebugSection(s.body) {
+				continue
+			}
+			emit(s.id, s.body)
+		case secGlobal:
+			body, err := extendVec(s.body, newGlobal)
+			if err != nil {
+				return nil, fmt.Errorf("interrupt: global section: %w", err)
+			}
+			emit(s.id, body)
+			haveGlobal = true
+		case secExport:
+			body, err := extendVec(s.body, newExport)
+			if err != nil {
+				return nil, fmt.Errorf("interrupt: export section: %w", err)
+			}
+			emit(s.id, body)
+			haveExport = true
+		case secCode:
+			body, err := instrumentCode(s.body, check)
+			if err != nil {
+				return nil, err
+			}
+			emit(s.id, body)
+			haveCode = true
+		default:
+			emit(s.id, s.body)
+		}
+		_ = i
+	}
+	if !haveGlobal {
+		emit(secGlobal, appendVec(nil, 1, newGlobal))
+	}
+	if !haveExport {
+		emit(secExport, appendVec(nil, 1, newExport))
+	}
+	_ = haveCode
+	return out, nil
+}
+
+// order is a section's position in the binary format's required order.
+func order(id byte) int {
+	switch id {
+	case secTag:
+		return 55 // between memory (5) and global (6)
+	case 12: // data count: before code
+		return 95
+	default:
+		return int(id) * 10
+	}
+}
+
+func isDebugSection(body []byte) bool {
+	r := &reader{b: body}
+	n := r.u32()
+	name := r.bytes(int(n))
+	return r.err == nil && len(name) >= 7 && string(name[:7]) == ".debug_"
+}
+
+func countImportedGlobals(body []byte) (uint32, error) {
+	r := &reader{b: body}
+	n := r.u32()
+	var globals uint32
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		r.bytes(int(r.u32())) // module
+		r.bytes(int(r.u32())) // name
+		switch kind := r.byte(); kind {
+		case 0: // func: type index
+			r.u32()
+		case 1: // table: reftype, limits
+			r.byte()
+			r.limits()
+		case 2: // memory: limits
+			r.limits()
+		case 3: // global: valtype, mutability
+			r.valtype()
+			r.byte()
+			globals++
+		case 4: // tag: attribute, type index
+			r.byte()
+			r.u32()
+		default:
+			return 0, fmt.Errorf("interrupt: import section: unknown kind %d", kind)
+		}
+	}
+	if r.err != nil {
+		return 0, fmt.Errorf("interrupt: import section: %w", r.err)
+	}
+	return globals, nil
+}
+
+// extendVec appends one already-encoded item to a vector section body.
+func extendVec(body, item []byte) ([]byte, error) {
+	r := &reader{b: body}
+	n := r.u32()
+	if r.err != nil {
+		return nil, r.err
+	}
+	out := appendU32(nil, n+1)
+	out = append(out, body[r.p:]...)
+	return append(out, item...), nil
+}
+
+func appendVec(dst []byte, n uint32, items []byte) []byte {
+	dst = appendU32(dst, n)
+	return append(dst, items...)
+}
+
+func instrumentCode(body, check []byte) ([]byte, error) {
+	r := &reader{b: body}
+	n := r.u32()
+	out := make([]byte, 0, len(body)+len(body)/8)
+	out = appendU32(out, n)
+	var fn []byte
+	for i := uint32(0); i < n; i++ {
+		size := r.u32()
+		code := r.bytes(int(size))
+		if r.err != nil {
+			return nil, fmt.Errorf("interrupt: code section, function %d: %w", i, r.err)
+		}
+		var err error
+		fn, err = instrumentFunc(fn[:0], code, check)
+		if err != nil {
+			return nil, fmt.Errorf("interrupt: code section, function %d: %w", i, err)
+		}
+		out = appendU32(out, uint32(len(fn)))
+		out = append(out, fn...)
+	}
+	if r.p != len(r.b) {
+		return nil, errors.New("interrupt: code section: trailing bytes")
+	}
+	return out, nil
+}
+
+// instrumentFunc copies one function body, inserting check after every
+// loop's block type.
+func instrumentFunc(dst, code, check []byte) ([]byte, error) {
+	r := &reader{b: code}
+	groups := r.u32()
+	for i := uint32(0); i < groups && r.err == nil; i++ {
+		r.u32()
+		r.valtype()
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("locals: %w", r.err)
+	}
+	last := 0
+	for r.p < len(r.b) {
+		op := r.byte()
+		if err := r.skipImmediates(op); err != nil {
+			return nil, err
+		}
+		if r.err != nil {
+			return nil, fmt.Errorf("opcode 0x%02x: %w", op, r.err)
+		}
+		if op == opLoop {
+			dst = append(dst, code[last:r.p]...)
+			dst = append(dst, check...)
+			last = r.p
+		}
+	}
+	return append(dst, code[last:]...), nil
+}
+
+type reader struct {
+	b   []byte
+	p   int
+	err error
+}
+
+var errEOF = errors.New("unexpected end")
+
+func (r *reader) byte() byte {
+	if r.p >= len(r.b) {
+		r.fail(errEOF)
+		return 0
+	}
+	c := r.b[r.p]
+	r.p++
+	return c
+}
+
+func (r *reader) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+	r.p = len(r.b)
+}
+
+func (r *reader) bytes(n int) []byte {
+	if n < 0 || r.p+n > len(r.b) {
+		r.fail(errEOF)
+		return nil
+	}
+	s := r.b[r.p : r.p+n]
+	r.p += n
+	return s
+}
+
+// leb skips or decodes an LEB128 number of at most maxBytes bytes.
+func (r *reader) leb(maxBytes int) uint64 {
+	var v uint64
+	var shift uint
+	for i := 0; i < maxBytes; i++ {
+		c := r.byte()
+		if r.err != nil {
+			return 0
+		}
+		if shift < 64 {
+			v |= uint64(c&0x7f) << shift
+		}
+		if c&0x80 == 0 {
+			return v
+		}
+		shift += 7
+	}
+	r.fail(errors.New("LEB128 too long"))
+	return 0
+}
+
+func (r *reader) u32() uint32 { return uint32(r.leb(5)) }
+
+func (r *reader) limits() {
+	flags := r.byte()
+	r.leb(10)
+	if flags&1 != 0 {
+		r.leb(10)
+	}
+}
+
+// valtype skips a value type (including the typed reference forms).
+func (r *reader) valtype() {
+	switch c := r.byte(); c {
+	case 0x63, 0x64: // (ref null ht), (ref ht)
+		r.leb(5)
+	default:
+		_ = c
+	}
+}
+
+// blocktype skips a block type: empty, a value type, or a type index (s33).
+func (r *reader) blocktype() {
+	if r.p >= len(r.b) {
+		r.fail(errEOF)
+		return
+	}
+	switch c := r.b[r.p]; {
+	case c == 0x40:
+		r.p++
+	case c == 0x63 || c == 0x64:
+		r.p++
+		r.leb(5)
+	case c >= 0x6a && c <= 0x7f: // value types (numeric, vector, reference)
+		r.p++
+	default:
+		r.leb(5)
+	}
+}
+
+func (r *reader) memarg() {
+	align := r.u32()
+	if align&0x40 != 0 { // multi-memory: memory index follows
+		r.u32()
+	}
+	r.leb(10)
+}
+
+// skipImmediates skips the immediates of op. It knows the opcodes of
+// WebAssembly 2.0 and the threads, tail-call, exception-handling and
+// typed-function-reference proposals.
+func (r *reader) skipImmediates(op byte) error {
+	switch {
+	case op == 0x02 || op == 0x03 || op == 0x04 || op == 0x06: // block loop if try
+		r.blocktype()
+	case op == 0x1f: // try_table
+		r.blocktype()
+		n := r.u32()
+		for i := uint32(0); i < n && r.err == nil; i++ {
+			switch r.byte() {
+			case 0x00, 0x01:
+				r.u32()
+				r.u32()
+			case 0x02, 0x03:
+				r.u32()
+			default:
+				return errors.New("try_table: unknown catch kind")
+			}
+		}
+	case op == 0x07 || op == 0x08 || op == 0x09 || op == 0x18: // catch throw rethrow delegate
+		r.u32()
+	case op == 0x0c || op == 0x0d || op == 0xd5 || op == 0xd6: // br br_if br_on_null br_on_non_null
+		r.u32()
+	case op == 0x0e: // br_table
+		n := r.u32()
+		for i := uint32(0); i <= n && r.err == nil; i++ {
+			r.u32()
+		}
+	case op == 0x10 || op == 0x12 || op == 0x14 || op == 0x15 || op == 0xd2: // call return_call call_ref return_call_ref ref.func
+		r.u32()
+	case op == 0x11 || op == 0x13: // call_indirect return_call_indirect
+		r.u32()
+		r.u32()
+	case op == 0x1c: // select t*
+		n := r.u32()
+		for i := uint32(0); i < n && r.err == nil; i++ {
+			r.valtype()
+		}
+	case op >= 0x20 && op <= 0x26: // local.*, global.*, table.get/set
+		r.u32()
+	case op >= 0x28 && op <= 0x3e: // loads and stores
+		r.memarg()
+	case op == 0x3f || op == 0x40: // memory.size memory.grow
+		r.u32()
+	case op == 0x41:
+		r.leb(5)
+	case op == 0x42:
+		r.leb(10)
+	case op == 0x43:
+		r.bytes(4)
+	case op == 0x44:
+		r.bytes(8)
+	case op == 0xd0: // ref.null heaptype
+		r.blocktype()
+	case op <= 0x01 || op == 0x05 || op == 0x0a || op == 0x0b || op == 0x0f || op == 0x19 ||
+		op == 0x1a || op == 0x1b || (op >= 0x45 && op <= 0xc4) || op == 0xd1 || op == 0xd3 || op == 0xd4:
+		// no immediates
+	case op == 0xfc:
+		return r.skipFC(r.u32())
+	case op == 0xfd:
+		return r.skipFD(r.u32())
+	case op == 0xfe:
+		sub := r.u32()
+		if sub == 0x03 { // atomic.fence
+			r.byte()
+		} else {
+			r.memarg()
+		}
+	default:
+		return fmt.Errorf("unknown opcode 0x%02x", op)
+	}
+	return nil
+}
+
+func (r *reader) skipFC(sub uint32) error {
+	switch {
+	case sub <= 7: // trunc_sat
+	case sub == 8: // memory.init
+		r.u32()
+		r.u32()
+	case sub == 9 || sub == 13 || sub == 11 || sub == 15 || sub == 16 || sub == 17: // data.drop elem.drop memory.fill table.grow/size/fill
+		r.u32()
+	case sub == 10 || sub == 12 || sub == 14: // memory.copy table.init table.copy
+		r.u32()
+		r.u32()
+	default:
+		return fmt.Errorf("unknown opcode 0xfc %d", sub)
+	}
+	return nil
+}
+
+func (r *reader) skipFD(sub uint32) error {
+	switch {
+	case sub <= 11 || sub == 92 || sub == 93: // v128 loads/stores, load*_zero
+		r.memarg()
+	case sub == 12 || sub == 13: // v128.const, i8x16.shuffle
+		r.bytes(16)
+	case sub >= 21 && sub <= 34: // extract/replace lane
+		r.byte()
+	case sub >= 84 && sub <= 91: // load/store lane
+		r.memarg()
+		r.byte()
+	case sub <= 0x113:
+		// every other SIMD and relaxed-SIMD opcode has no immediate
+	default:
+		return fmt.Errorf("unknown opcode 0xfd %d", sub)
+	}
+	return nil
+}
+
+func appendU32(dst []byte, v uint32) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v != 0 {
+			dst = append(dst, c|0x80)
+			continue
+		}
+		return append(dst, c)
+	}
+}

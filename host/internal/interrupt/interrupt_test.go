@@ -1,0 +1,131 @@
+package interrupt
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+func wat2wasm(t *testing.T, src string) []byte {
+	t.Helper()
+	bin, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		t.Skip("wat2wasm not installed")
+	}
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "m.wat"), filepath.Join(dir, "m.wasm")
+	if err := os.WriteFile(in, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command(bin, "--enable-all", in, "-o", out).CombinedOutput(); err != nil {
+		t.Fatalf("wat2wasm: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A module with an imported global, its own globals and exports, loops with
+// parameters and results, SIMD, bulk memory and br_table.
+const testModule = `(module
+  (import "env" "g" (global $imp i32))
+  (memory 1)
+  (global $own (mut i32) (i32.const 7))
+  (func (export "sum") (param $n i32) (result i32)
+    (local $acc i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $acc (i32.add (local.get $acc) (local.get $n)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $l)))
+    (memory.fill (i32.const 0) (i32.const 1) (i32.const 16))
+    (drop (i32x4.extract_lane 0 (v128.load (i32.const 0))))
+    (block $a (block $b (br_table $a $b $a (i32.const 1))))
+    (i32.add (local.get $acc) (i32.add (global.get $own) (global.get $imp))))
+  (func (export "spin") (param i32) (result i32)
+    (local.get 0)
+    (loop $l (param i32) (result i32)
+      (i32.add (i32.const 1))
+      (br $l)))
+  (func (export "own") (result i32) (global.get $own)))`
+
+func TestInstrumentedModuleRunsAndStops(t *testing.T) {
+	ctx := context.Background()
+	bin, err := Instrument(wat2wasm(t, testModule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The imported global comes from a module named "env".
+	envBin := wat2wasm(t, `(module (global (export "g") i32 (i32.const 100)))`)
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	if _, err := r.InstantiateWithConfig(ctx, envBin, wazero.NewModuleConfig().WithName("env")); err != nil {
+		t.Fatal(err)
+	}
+	m, err := r.Instantiate(ctx, bin)
+	if err != nil {
+		t.Fatalf("instrumented module does not instantiate: %v", err)
+	}
+	res, err := m.ExportedFunction("sum").Call(ctx, 10)
+	if err != nil || res[0] != 55+7+100 {
+		t.Fatalf("sum = %v, %v", res, err)
+	}
+	if res, _ := m.ExportedFunction("own").Call(ctx); res[0] != 7 {
+		t.Fatalf("own global = %v", res)
+	}
+	flag, ok := m.ExportedGlobal(GlobalName).(api.MutableGlobal)
+	if !ok {
+		t.Fatal("no mutable interrupt global exported")
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.ExportedFunction("spin").Call(ctx, 0)
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	flag.Set(1)
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "unreachable") {
+			t.Fatalf("spin ended with %v, want an unreachable trap", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("setting the flag did not stop the loop")
+	}
+}
+
+func TestInstrumentAddsSections(t *testing.T) {
+	// No global and no export section at all.
+	bin, err := Instrument(wat2wasm(t, `(module (func (loop $l (br $l))))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	m, err := r.Instantiate(ctx, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ExportedGlobal(GlobalName) == nil {
+		t.Fatal("no interrupt global")
+	}
+}
+
+func TestInstrumentRejectsGarbage(t *testing.T) {
+	for _, b := range [][]byte{nil, []byte("\x00asm\x01\x00\x00\x00\x0a\x05\x01\x03\x00\xff\x0b"), []byte("notwasm!")} {
+		if _, err := Instrument(b); err == nil {
+			t.Errorf("Instrument(%q) succeeded", b)
+		}
+	}
+}
