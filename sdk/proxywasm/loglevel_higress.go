@@ -7,21 +7,20 @@ import (
 	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
 )
 
-// GetLogLevel returns the host's current plugin log level. Higress answers the
-// foreign function "get_log_level"; other hosts fall back to proxy_get_log_level.
+// GetLogLevel returns the host's current plugin log level: proxy_get_log_level,
+// or Higress's foreign function "get_log_level" where that is what the host has.
 func GetLogLevel() (types.LogLevel, error) {
-	b, err := CallForeignFunction("get_log_level", nil)
-	if err == nil {
-		if v, ok := abi.Uint32(b); ok {
-			return types.LogLevel(v), nil
-		}
+	r := newRet()
+	if st := abi.ProxyGetLogLevel(&r.n); st == abi.StatusOK {
+		return types.LogLevel(r.n), nil
 	}
-	var lvl uint32
-	if st := abi.ProxyGetLogLevel(&lvl); st != abi.StatusOK {
-		if err == nil {
-			err = types.StatusToError(types.Status(st))
-		}
+	b, err := CallForeignFunction("get_log_level", nil)
+	if err != nil {
 		return types.LogLevelTrace, err
 	}
-	return types.LogLevel(lvl), nil
+	v, ok := abi.Uint32(b)
+	if !ok {
+		return types.LogLevelTrace, types.ErrorStatusBadArgument
+	}
+	return types.LogLevel(v), nil
 }

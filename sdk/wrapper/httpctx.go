@@ -37,6 +37,8 @@ type CommonHttpCtx[C any] struct {
 	isWebsocket          bool
 	isBinaryRequestBody  bool
 	isBinaryResponseBody bool
+	// binaryResponseUnknown: the response headers were not examined yet.
+	binaryResponseUnknown bool
 
 	scheme, host, path, method string
 
@@ -45,11 +47,11 @@ type CommonHttpCtx[C any] struct {
 	bufferQueue   [][]byte
 }
 
-func (ctx *CommonHttpCtx[C]) guard(where string) func() {
-	return func() {
-		if r := recover(); r != nil {
-			handlePanic(ctx.plugin.vm.log, where, r)
-		}
+// recoverPanic is deferred by every callback: a panic in plugin code is
+// logged instead of trapping the VM.
+func (ctx *CommonHttpCtx[C]) recoverPanic(where string) {
+	if r := recover(); r != nil {
+		handlePanic(ctx.plugin.vm.log, where, r)
 	}
 }
 
@@ -57,29 +59,21 @@ func (ctx *CommonHttpCtx[C]) guard(where string) func() {
 // request-header handler. A request that matches no rule (and no global
 // config) passes through the plugin untouched.
 func (ctx *CommonHttpCtx[C]) OnHttpRequestHeaders(numHeaders int, endOfStream bool) (action types.Action) {
-	defer ctx.guard("request headers")()
+	defer ctx.recoverPanic("request headers")
 	ctx.executionPhase = DecodeHeader
 	ctx.hasRequestBody = !endOfStream
 	refreshLogLevel()
 	// One host call for all headers instead of one per header.
 	headers, _ := proxywasm.GetHttpRequestHeaders()
-	get := func(key string) string {
-		for _, h := range headers {
-			if h[0] == key {
-				return h[1]
-			}
-		}
-		return ""
-	}
-	ctx.scheme, ctx.host, ctx.path, ctx.method = get(":scheme"), get(":authority"), get(":path"), get(":method")
-	if id := get("x-request-id"); id != "" {
+	ctx.scheme, ctx.host, ctx.path, ctx.method = headerValue(headers, ":scheme"), headerValue(headers, ":authority"), headerValue(headers, ":path"), headerValue(headers, ":method")
+	if id := headerValue(headers, "x-request-id"); id != "" {
 		requestIDs[ctx.contextID] = id
 		// The host copies the value: a read-only view of id saves an
 		// allocation on every request.
 		_ = proxywasm.SetProperty([]string{"x_request_id"}, unsafe.Slice(unsafe.StringData(id), len(id)))
 	}
 	ctx.checkRebuild()
-	config, err := ctx.matchConfig(get)
+	config, err := ctx.matchConfig(headers)
 	if err != nil {
 		ctx.plugin.vm.log.Error("get match config failed: " + err.Error())
 		return types.ActionContinue
@@ -88,11 +82,11 @@ func (ctx *CommonHttpCtx[C]) OnHttpRequestHeaders(numHeaders int, endOfStream bo
 		return types.ActionContinue
 	}
 	ctx.config = config
-	if isBinaryContentType(get("content-type")) || get("content-encoding") != "" {
+	if isBinaryContentType(headerValue(headers, "content-type")) || headerValue(headers, "content-encoding") != "" {
 		ctx.isBinaryRequestBody = true
 		ctx.needRequestBody = false
 	}
-	if strings.Contains(asciiLower(get("connection")), "upgrade") && asciiLower(get("upgrade")) == "websocket" {
+	if strings.Contains(asciiLower(headerValue(headers, "connection")), "upgrade") && asciiLower(headerValue(headers, "upgrade")) == "websocket" {
 		ctx.isWebsocket = true
 		ctx.needRequestBody = false
 		ctx.needResponseBody = false
@@ -103,13 +97,26 @@ func (ctx *CommonHttpCtx[C]) OnHttpRequestHeaders(numHeaders int, endOfStream bo
 	return types.ActionContinue
 }
 
+func headerValue(headers [][2]string, key string) string {
+	for _, h := range headers {
+		if h[0] == key {
+			return h[1]
+		}
+	}
+	return ""
+}
+
 var errNoAuthority = errors.New("the request has no :authority header")
 
 // matchConfig is matcher.GetMatchConfig with the headers already read.
-func (ctx *CommonHttpCtx[C]) matchConfig(get func(string) string) (*C, error) {
-	host := get(":authority")
+func (ctx *CommonHttpCtx[C]) matchConfig(headers [][2]string) (*C, error) {
+	host := headerValue(headers, ":authority")
 	if host == "" {
 		return nil, errNoAuthority
+	}
+	if ctx.plugin.Rules() == 0 {
+		// Only a global configuration: no route or cluster to read.
+		return ctx.plugin.Match(host, "", ""), nil
 	}
 	route, err := proxywasm.GetProperty([]string{"route_name"})
 	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
@@ -119,7 +126,7 @@ func (ctx *CommonHttpCtx[C]) matchConfig(get func(string) string) (*C, error) {
 	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
 		return nil, err
 	}
-	return ctx.plugin.MatchWithConsumer(host, string(route), string(cluster), get(matcher.ConsumerHeaderKey)), nil
+	return ctx.plugin.MatchWithConsumer(host, string(route), string(cluster), headerValue(headers, matcher.ConsumerHeaderKey)), nil
 }
 
 func (ctx *CommonHttpCtx[C]) checkRebuild() {
@@ -143,7 +150,7 @@ func (ctx *CommonHttpCtx[C]) checkRebuild() {
 // OnHttpRequestBody runs the streaming request-body handler on each chunk, or
 // buffers the body and runs the buffered handler at the end of the stream.
 func (ctx *CommonHttpCtx[C]) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
-	defer ctx.guard("request body")()
+	defer ctx.recoverPanic("request body")
 	ctx.executionPhase = DecodeData
 	if ctx.config == nil || !ctx.needRequestBody {
 		return types.ActionContinue
@@ -174,17 +181,16 @@ func (ctx *CommonHttpCtx[C]) OnHttpRequestBody(bodySize int, endOfStream bool) t
 
 // OnHttpResponseHeaders runs the response-header handler, or completes a RouteCall.
 func (ctx *CommonHttpCtx[C]) OnHttpResponseHeaders(numHeaders int, endOfStream bool) types.Action {
-	defer ctx.guard("response headers")()
+	defer ctx.recoverPanic("response headers")
 	ctx.executionPhase = EncodeHeader
 	ctx.hasResponseBody = !endOfStream
 	if ctx.config == nil {
 		return types.ActionContinue
 	}
-	contentType, _ := proxywasm.GetHttpResponseHeader("content-type")
-	contentEncoding, _ := proxywasm.GetHttpResponseHeader("content-encoding")
-	if isBinaryContentType(contentType) || contentEncoding != "" {
-		ctx.isBinaryResponseBody = true
-		ctx.needResponseBody = false
+	if ctx.needResponseBody || ctx.responseCallback != nil {
+		ctx.checkBinaryResponse()
+	} else {
+		ctx.binaryResponseUnknown = true // read on demand by IsBinaryResponseBody
 	}
 	if cb := ctx.responseCallback; cb != nil {
 		if endOfStream {
@@ -205,7 +211,7 @@ func (ctx *CommonHttpCtx[C]) OnHttpResponseHeaders(numHeaders int, endOfStream b
 // OnHttpResponseBody runs the streaming or buffered response-body handler, or
 // completes a RouteCall.
 func (ctx *CommonHttpCtx[C]) OnHttpResponseBody(bodySize int, endOfStream bool) types.Action {
-	defer ctx.guard("response body")()
+	defer ctx.recoverPanic("response body")
 	ctx.executionPhase = EncodeData
 	if ctx.config == nil {
 		return types.ActionContinue
@@ -254,7 +260,7 @@ func (ctx *CommonHttpCtx[C]) OnHttpResponseBody(bodySize int, endOfStream bool) 
 // OnHttpStreamDone runs the stream-done handler.
 func (ctx *CommonHttpCtx[C]) OnHttpStreamDone() {
 	defer delete(requestIDs, ctx.contextID)
-	defer ctx.guard("stream done")()
+	defer ctx.recoverPanic("stream done")
 	ctx.executionPhase = Done
 	if ctx.config == nil {
 		return
@@ -307,8 +313,13 @@ func (ctx *CommonHttpCtx[C]) Host() string   { return ctx.host }
 func (ctx *CommonHttpCtx[C]) Path() string   { return ctx.path }
 func (ctx *CommonHttpCtx[C]) Method() string { return ctx.method }
 
-func (ctx *CommonHttpCtx[C]) SetContext(key string, value interface{}) { ctx.userContext[key] = value }
-func (ctx *CommonHttpCtx[C]) GetContext(key string) interface{}        { return ctx.userContext[key] }
+func (ctx *CommonHttpCtx[C]) SetContext(key string, value interface{}) {
+	if ctx.userContext == nil {
+		ctx.userContext = map[string]interface{}{}
+	}
+	ctx.userContext[key] = value
+}
+func (ctx *CommonHttpCtx[C]) GetContext(key string) interface{} { return ctx.userContext[key] }
 
 func (ctx *CommonHttpCtx[C]) GetBoolContext(key string, defaultValue bool) bool {
 	if b, ok := ctx.userContext[key].(bool); ok {
@@ -341,13 +352,21 @@ func (ctx *CommonHttpCtx[C]) GetIntContext(key string, defaultValue int) int {
 
 func (ctx *CommonHttpCtx[C]) GetUserAttribute(key string) interface{} { return ctx.userAttribute[key] }
 func (ctx *CommonHttpCtx[C]) SetUserAttribute(key string, value interface{}) {
+	if ctx.userAttribute == nil {
+		ctx.userAttribute = map[string]interface{}{}
+	}
 	ctx.userAttribute[key] = value
 }
 
 func (ctx *CommonHttpCtx[C]) SetUserAttributeMap(kvmap map[string]interface{}) {
 	ctx.userAttribute = kvmap
 }
-func (ctx *CommonHttpCtx[C]) GetUserAttributeMap() map[string]interface{} { return ctx.userAttribute }
+func (ctx *CommonHttpCtx[C]) GetUserAttributeMap() map[string]interface{} {
+	if ctx.userAttribute == nil {
+		ctx.userAttribute = map[string]interface{}{}
+	}
+	return ctx.userAttribute
+}
 
 func (ctx *CommonHttpCtx[C]) WriteUserAttributeToLog() error {
 	return ctx.WriteUserAttributeToLogWithKey(CustomLogKey)
@@ -401,7 +420,24 @@ func (ctx *CommonHttpCtx[C]) HasRequestBody() bool                  { return ctx
 func (ctx *CommonHttpCtx[C]) HasResponseBody() bool                 { return ctx.hasResponseBody }
 func (ctx *CommonHttpCtx[C]) IsWebsocket() bool                     { return ctx.isWebsocket }
 func (ctx *CommonHttpCtx[C]) IsBinaryRequestBody() bool             { return ctx.isBinaryRequestBody }
-func (ctx *CommonHttpCtx[C]) IsBinaryResponseBody() bool            { return ctx.isBinaryResponseBody }
+func (ctx *CommonHttpCtx[C]) IsBinaryResponseBody() bool {
+	if ctx.binaryResponseUnknown {
+		ctx.checkBinaryResponse()
+	}
+	return ctx.isBinaryResponseBody
+}
+
+// checkBinaryResponse reads the response's content type and encoding: a
+// binary or encoded body is not passed to the body handlers.
+func (ctx *CommonHttpCtx[C]) checkBinaryResponse() {
+	ctx.binaryResponseUnknown = false
+	contentType, _ := proxywasm.GetHttpResponseHeader("content-type")
+	contentEncoding, _ := proxywasm.GetHttpResponseHeader("content-encoding")
+	if isBinaryContentType(contentType) || contentEncoding != "" {
+		ctx.isBinaryResponseBody = true
+		ctx.needResponseBody = false
+	}
+}
 
 // RouteCall re-sends the current request, changed as given, through its route
 // and delivers the upstream response to callback. Call it from the request

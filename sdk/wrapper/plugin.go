@@ -235,8 +235,6 @@ func (ctx *CommonPluginCtx[C]) NewHttpContext(contextID uint32) types.HttpContex
 	h := &CommonHttpCtx[C]{
 		plugin:                ctx,
 		contextID:             contextID,
-		userContext:           map[string]interface{}{},
-		userAttribute:         map[string]interface{}{},
 		needRequestBody:       vm.onRequestBody != nil || vm.onStreamingRequestBody != nil,
 		needResponseBody:      vm.onResponseBody != nil || vm.onStreamingResponseBody != nil,
 		streamingRequestBody:  vm.onStreamingRequestBody != nil,
