@@ -264,7 +264,7 @@ func TestAdminEndpoints(t *testing.T) {
 		return strings.Contains(prom, `wasmgate_http_requests_total{code_class="2xx"} 1`)
 	})
 	_, _, plugins := get(t, g.admin+"/plugins")
-	if !strings.Contains(plugins, `"vms": 2`) {
+	if !strings.Contains(plugins, `"vms": 2`) || strings.Contains(plugins, `"memoryBytes": 0`) || !strings.Contains(plugins, `"memoryBytes": `) {
 		t.Fatalf("plugins: %s", plugins)
 	}
 }

@@ -333,18 +333,20 @@ func (gw *Server) cluster(name string) *upstream {
 
 // PluginStatus is a plugin as the admin API shows it.
 type PluginStatus struct {
-	Name       string `json:"name"`
-	Listener   string `json:"listener"`
-	State      string `json:"state"`
-	Error      string `json:"error,omitempty"`
-	URL        string `json:"url"`
-	Digest     string `json:"digest,omitempty"`
-	ABI        string `json:"abi,omitempty"`
-	VMs        int    `json:"vms"`
-	Phase      string `json:"phase"`
-	Priority   int32  `json:"priority"`
-	FailPolicy string `json:"failStrategy"`
-	LoadedAt   string `json:"loadedAt,omitempty"`
+	Name     string `json:"name"`
+	Listener string `json:"listener"`
+	State    string `json:"state"`
+	Error    string `json:"error,omitempty"`
+	URL      string `json:"url"`
+	Digest   string `json:"digest,omitempty"`
+	ABI      string `json:"abi,omitempty"`
+	VMs      int    `json:"vms"`
+	// MemoryBytes is the linear memory of the plugin's VMs, summed.
+	MemoryBytes uint64 `json:"memoryBytes"`
+	Phase       string `json:"phase"`
+	Priority    int32  `json:"priority"`
+	FailPolicy  string `json:"failStrategy"`
+	LoadedAt    string `json:"loadedAt,omitempty"`
 }
 
 // Plugins reports every configured plugin's state.
@@ -368,6 +370,7 @@ func (gw *Server) Plugins() []PluginStatus {
 			}
 			if p.hp != nil {
 				st.VMs = p.hp.VMCount()
+				st.MemoryBytes = p.hp.MemoryBytes()
 				st.ABI = p.hp.Module().ABI().String()
 				st.LoadedAt = p.loadedAt.UTC().Format(time.RFC3339)
 			}

@@ -225,6 +225,18 @@ func (p *Plugin) VMCount() int {
 	return len(p.vms)
 }
 
+// MemoryBytes returns the linear memory of the plugin's serving VMs, summed,
+// as of each VM's last callback.
+func (p *Plugin) MemoryBytes() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var n uint64
+	for _, v := range p.vms {
+		n += v.memSize.Load()
+	}
+	return n
+}
+
 // WaitVMs waits until n VMs serve new streams (after failures are healed)
 // or ctx is done.
 func (p *Plugin) WaitVMs(ctx context.Context, n int) error {

@@ -91,6 +91,9 @@ type vm struct {
 	tickGen    uint64
 	metrics    vmMetrics
 	rootDone   bool // on_done(root) returned false: waiting for proxy_done
+	// memSize is the linear memory size after the last call, readable
+	// from any goroutine (Plugin.MemoryBytes).
+	memSize atomic.Uint64
 
 	// Per-call state, valid while a callback runs.
 	cb           cbKind
@@ -337,6 +340,7 @@ func (v *vm) callTop(kind cbKind, id uint32, f api.Function, n int, timeout time
 	if len(f.Definition().ResultTypes()) == 0 {
 		r = 0
 	}
+	v.memSize.Store(v.memoryBytes())
 	if v.needRebuild {
 		v.needRebuild = false
 		v.p.scheduleRebuild(v)
