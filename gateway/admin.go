@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -191,12 +192,42 @@ func (gw *Server) adminLogging(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		switch key {
-		case "wasm", "level":
+		case "wasm":
 			gw.SetPluginLogLevel(lvl)
+		case "gateway":
+			gw.setGatewayLogLevel(lvl)
+		case "level":
+			gw.SetPluginLogLevel(lvl)
+			gw.setGatewayLogLevel(lvl)
 		default:
-			http.Error(w, "unknown logger "+key+" (known: wasm, level)", http.StatusBadRequest)
+			http.Error(w, "unknown logger "+key+" (known: wasm, gateway; level sets both)", http.StatusBadRequest)
 			return
 		}
 	}
-	fmt.Fprintf(w, "active loggers:\n  wasm: %s\n", gw.pluginLogLevel().String())
+	fmt.Fprintf(w, "active loggers:\n  gateway: %s\n  wasm: %s\n", gw.gatewayLogLevel(), gw.pluginLogLevel().String())
+}
+
+// setGatewayLogLevel changes the gateway's own log level (when its handler
+// level is a LevelVar given in Options).
+func (gw *Server) setGatewayLogLevel(l types.LogLevel) {
+	if gw.opts.LogLevel == nil {
+		return
+	}
+	switch {
+	case l <= types.LogLevelDebug:
+		gw.opts.LogLevel.Set(slog.LevelDebug)
+	case l == types.LogLevelInfo:
+		gw.opts.LogLevel.Set(slog.LevelInfo)
+	case l == types.LogLevelWarn:
+		gw.opts.LogLevel.Set(slog.LevelWarn)
+	default:
+		gw.opts.LogLevel.Set(slog.LevelError)
+	}
+}
+
+func (gw *Server) gatewayLogLevel() string {
+	if gw.opts.LogLevel == nil {
+		return "fixed"
+	}
+	return strings.ToLower(gw.opts.LogLevel.Level().String())
 }

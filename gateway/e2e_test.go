@@ -60,9 +60,11 @@ type testGateway struct {
 func startGateway(t *testing.T, src Source) *testGateway {
 	t.Helper()
 	logs := &logBuffer{}
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level := &slog.LevelVar{}
+	level.Set(slog.LevelDebug)
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: level}))
 	ctx := context.Background()
-	gw, err := New(ctx, Options{Logger: log, Listen: "127.0.0.1:0", PoolSize: 2, CacheDir: testCacheDir(t)})
+	gw, err := New(ctx, Options{Logger: log, LogLevel: level, Listen: "127.0.0.1:0", PoolSize: 2, CacheDir: testCacheDir(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,6 +259,19 @@ func TestAdminEndpoints(t *testing.T) {
 	if !strings.Contains(string(b), "wasm: debug") {
 		t.Fatalf("logging: %s", b)
 	}
+	resp, err = http.Post(g.admin+"/logging?gateway=warning", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "gateway: warn") || !strings.Contains(string(b), "wasm: debug") {
+		t.Fatalf("logging: %s", b)
+	}
+	if resp, err = http.Post(g.admin+"/logging?nosuch=info", "", nil); err != nil || resp.StatusCode != 400 {
+		t.Fatalf("unknown logger accepted: %v", err)
+	}
+	resp.Body.Close()
 	get(t, g.url+"/get")
 	// The request is counted when its exchange ends, just after the client has the response.
 	waitFor(t, "the request counter", func() bool {

@@ -44,6 +44,9 @@ type Options struct {
 	PluginLogLevel *types.LogLevel
 	// CallTimeout is the CPU deadline of one plugin callback (0: the engine's default).
 	CallTimeout time.Duration
+	// LogLevel, when set, is the level of Logger's handler; the admin API's
+	// POST /logging?gateway=LEVEL changes it.
+	LogLevel *slog.LevelVar
 }
 
 // Server is the gateway.

@@ -105,19 +105,21 @@ func parsePluginLevel(s string) (types.LogLevel, error) {
 	return 0, fmt.Errorf("unknown plugin log level %q", s)
 }
 
-func newLogger(level, format string) (*slog.Logger, error) {
+func newLogger(level, format string) (*slog.Logger, *slog.LevelVar, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
+		return nil, nil, fmt.Errorf("--log-level: %w", err)
 	}
-	opts := &slog.HandlerOptions{Level: l}
+	lv := &slog.LevelVar{}
+	lv.Set(l)
+	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), lv, nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), lv, nil
 	}
-	return nil, fmt.Errorf("--log-format: %q is neither text nor json", format)
+	return nil, nil, fmt.Errorf("--log-format: %q is neither text nor json", format)
 }
 
 // source picks the configuration source from the flags.
@@ -168,7 +170,7 @@ func runGateway(parent context.Context, o runOptions) error {
 	if parent == nil {
 		parent = context.Background()
 	}
-	log, err := newLogger(o.logLevel, o.logFormat)
+	log, logLevel, err := newLogger(o.logLevel, o.logFormat)
 	if err != nil {
 		return err
 	}
@@ -195,7 +197,7 @@ func runGateway(parent context.Context, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	gw, err := gateway.New(ctx, gateway.Options{Logger: log, Listen: o.listen, PoolSize: o.poolSize, PluginLogLevel: &plevel})
+	gw, err := gateway.New(ctx, gateway.Options{Logger: log, LogLevel: logLevel, Listen: o.listen, PoolSize: o.poolSize, PluginLogLevel: &plevel})
 	if err != nil {
 		return err
 	}
