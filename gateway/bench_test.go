@@ -61,3 +61,68 @@ func benchPlugin(b *testing.B, pkg string, deadline bool) {
 		s.Done()
 	}
 }
+
+// BenchmarkStartVMHelloWorld starts one VM of examples/hello-world per
+// iteration: instantiate, _initialize, root context, vm start, configure.
+// It reports the VM's linear memory.
+func BenchmarkStartVMHelloWorld(b *testing.B) {
+	wasm, err := os.ReadFile(testwasm.Build(b, "examples/hello-world"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	e, err := host.NewEngine(ctx, host.EngineConfig{CacheDir: testCacheDir(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close(ctx)
+	mod, err := e.Compile(ctx, wasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var mem uint64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p, err := e.NewPlugin(ctx, mod, host.PluginConfig{Name: "hello-world", PoolSize: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		mem = p.MemoryBytes()
+		p.Close(ctx)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(mem)/(1<<20), "MiB/VM")
+}
+
+// BenchmarkCompileHelloWorldCached compiles examples/hello-world in a new
+// engine whose disk cache already holds it.
+func BenchmarkCompileHelloWorldCached(b *testing.B) {
+	wasm, err := os.ReadFile(testwasm.Build(b, "examples/hello-world"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	dir := b.TempDir()
+	warm, err := host.NewEngine(ctx, host.EngineConfig{CacheDir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := warm.Compile(ctx, wasm); err != nil {
+		b.Fatal(err)
+	}
+	warm.Close(ctx)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e, err := host.NewEngine(ctx, host.EngineConfig{CacheDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.Compile(ctx, wasm); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		e.Close(ctx)
+		b.StartTimer()
+	}
+}
