@@ -17,6 +17,23 @@
 // returns by itself. The check is a load, a compare and a branch per loop
 // iteration, and nothing per call.
 //
+// A loop that never calls out also never lets the Go scheduler stop its
+// goroutine, so a garbage collection starting while it spins would wait for
+// it — and the watchdog that sets the flag could never run. Every
+// YieldEvery iterations the check therefore also calls the module's own
+// WASI sched_yield import (a host function: a point where the goroutine can
+// be stopped):
+//
+//	global.get $countdown ; i32.const 1 ; i32.sub ; global.set $countdown
+//	global.get $countdown ; i32.eqz
+//	if
+//	  i32.const YieldEvery ; global.set $countdown
+//	  call $sched_yield ; drop
+//	end
+//
+// A module without a sched_yield import is not instrumented (Instrument
+// fails; the caller uses another way of stopping calls). Go modules import it.
+//
 // Only the code, global and export sections change. Custom sections holding
 // DWARF (".debug_*") describe code offsets that no longer hold, so they are
 // dropped; the "name" section is kept, so traps still name functions.
@@ -30,6 +47,13 @@ import (
 // GlobalName is the export name of the interrupt flag.
 const GlobalName = "__wasmgate_interrupt"
 
+// YieldEvery is how many loop iterations pass between two calls to
+// sched_yield.
+const YieldEvery = 4096
+
+// ErrNoYield is returned for a module that does not import sched_yield.
+var ErrNoYield = errors.New("interrupt: the module does not import sched_yield")
+
 // Section ids.
 const (
 	secCustom   = 0
@@ -42,6 +66,7 @@ const (
 	kindGlobal  = 3
 	opLoop      = 0x03
 	opGlobalGet = 0x23
+	opGlobalSet = 0x24
 )
 
 type section struct {
@@ -68,16 +93,17 @@ func Instrument(wasm []byte) ([]byte, error) {
 		secs = append(secs, section{id: id, body: body})
 	}
 
-	// Index of the new global: imported globals, then defined ones.
+	// Index of the new globals: imported globals, then defined ones.
 	var importedGlobals, definedGlobals uint32
+	yield := int64(-1)
 	for _, s := range secs {
 		switch s.id {
 		case secImport:
-			n, err := countImportedGlobals(s.body)
+			n, y, err := countImportedGlobals(s.body)
 			if err != nil {
 				return nil, err
 			}
-			importedGlobals = n
+			importedGlobals, yield = n, y
 		case secGlobal:
 			sr := &reader{b: s.body}
 			definedGlobals = sr.u32()
@@ -86,13 +112,33 @@ func Instrument(wasm []byte) ([]byte, error) {
 			}
 		}
 	}
+	if yield < 0 {
+		return nil, ErrNoYield
+	}
 	gidx := importedGlobals + definedGlobals
+	cidx := gidx + 1
 	check := []byte{opGlobalGet}
 	check = appendU32(check, gidx)
 	check = append(check, 0x04, 0x40, 0x00, 0x0b) // if (empty) unreachable end
+	check = append(check, opGlobalGet)
+	check = appendU32(check, cidx)
+	check = append(check, 0x41, 0x01, 0x6b, opGlobalSet) // i32.const 1; i32.sub; global.set
+	check = appendU32(check, cidx)
+	check = append(check, opGlobalGet)
+	check = appendU32(check, cidx)
+	check = append(check, 0x45, 0x04, 0x40, 0x41) // i32.eqz; if (empty); i32.const
+	check = appendS32(check, YieldEvery)
+	check = append(check, opGlobalSet)
+	check = appendU32(check, cidx)
+	check = append(check, 0x10) // call
+	check = appendU32(check, uint32(yield))
+	check = append(check, 0x1a, 0x0b) // drop; end
 
-	// The new global: (mut i32) (i32.const 0).
-	newGlobal := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b}
+	// The new globals: the flag (mut i32) (i32.const 0) and the countdown
+	// (mut i32) (i32.const YieldEvery).
+	newGlobal := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b, 0x7f, 0x01, 0x41}
+	newGlobal = appendS32(newGlobal, YieldEvery)
+	newGlobal = append(newGlobal, 0x0b)
 	var newExport []byte
 	newExport = appendU32(newExport, uint32(len(GlobalName)))
 	newExport = append(newExport, GlobalName...)
@@ -111,7 +157,7 @@ func Instrument(wasm []byte) ([]byte, error) {
 		// A missing global or export section goes before the first
 		// section that must follow it.
 		if !haveGlobal && s.id != secCustom && order(s.id) > order(secGlobal) {
-			emit(secGlobal, appendVec(nil, 1, newGlobal))
+			emit(secGlobal, appendVec(nil, 2, newGlobal))
 			haveGlobal = true
 		}
 		if !haveExport && s.id != secCustom && order(s.id) > order(secExport) {
@@ -125,14 +171,14 @@ func Instrument(wasm []byte) ([]byte, error) {
 			}
 			emit(s.id, s.body)
 		case secGlobal:
-			body, err := extendVec(s.body, newGlobal)
+			body, err := extendVec(s.body, 2, newGlobal)
 			if err != nil {
 				return nil, fmt.Errorf("interrupt: global section: %w", err)
 			}
 			emit(s.id, body)
 			haveGlobal = true
 		case secExport:
-			body, err := extendVec(s.body, newExport)
+			body, err := extendVec(s.body, 1, newExport)
 			if err != nil {
 				return nil, fmt.Errorf("interrupt: export section: %w", err)
 			}
@@ -151,7 +197,7 @@ func Instrument(wasm []byte) ([]byte, error) {
 		_ = i
 	}
 	if !haveGlobal {
-		emit(secGlobal, appendVec(nil, 1, newGlobal))
+		emit(secGlobal, appendVec(nil, 2, newGlobal))
 	}
 	if !haveExport {
 		emit(secExport, appendVec(nil, 1, newExport))
@@ -179,16 +225,23 @@ func isDebugSection(body []byte) bool {
 	return r.err == nil && len(name) >= 7 && string(name[:7]) == ".debug_"
 }
 
-func countImportedGlobals(body []byte) (uint32, error) {
+// countImportedGlobals counts the imported globals and finds the function
+// index of a WASI sched_yield import (-1 when there is none).
+func countImportedGlobals(body []byte) (uint32, int64, error) {
 	r := &reader{b: body}
 	n := r.u32()
-	var globals uint32
+	var globals, funcs uint32
+	yield := int64(-1)
 	for i := uint32(0); i < n && r.err == nil; i++ {
-		r.bytes(int(r.u32())) // module
-		r.bytes(int(r.u32())) // name
+		module := string(r.bytes(int(r.u32())))
+		name := string(r.bytes(int(r.u32())))
 		switch kind := r.byte(); kind {
 		case 0: // func: type index
 			r.u32()
+			if name == "sched_yield" && (module == "wasi_snapshot_preview1" || module == "wasi_unstable") && yield < 0 {
+				yield = int64(funcs)
+			}
+			funcs++
 		case 1: // table: reftype, limits
 			r.byte()
 			r.limits()
@@ -202,25 +255,25 @@ func countImportedGlobals(body []byte) (uint32, error) {
 			r.byte()
 			r.u32()
 		default:
-			return 0, fmt.Errorf("interrupt: import section: unknown kind %d", kind)
+			return 0, -1, fmt.Errorf("interrupt: import section: unknown kind %d", kind)
 		}
 	}
 	if r.err != nil {
-		return 0, fmt.Errorf("interrupt: import section: %w", r.err)
+		return 0, -1, fmt.Errorf("interrupt: import section: %w", r.err)
 	}
-	return globals, nil
+	return globals, yield, nil
 }
 
-// extendVec appends one already-encoded item to a vector section body.
-func extendVec(body, item []byte) ([]byte, error) {
+// extendVec appends k already-encoded items to a vector section body.
+func extendVec(body []byte, k uint32, items []byte) ([]byte, error) {
 	r := &reader{b: body}
 	n := r.u32()
 	if r.err != nil {
 		return nil, r.err
 	}
-	out := appendU32(nil, n+1)
+	out := appendU32(nil, n+k)
 	out = append(out, body[r.p:]...)
-	return append(out, item...), nil
+	return append(out, items...), nil
 }
 
 func appendVec(dst []byte, n uint32, items []byte) []byte {
@@ -497,6 +550,18 @@ func (r *reader) skipFD(sub uint32) error {
 		return fmt.Errorf("unknown opcode 0xfd %d", sub)
 	}
 	return nil
+}
+
+// appendS32 appends a signed LEB128 i32 (an i32.const immediate).
+func appendS32(dst []byte, v int32) []byte {
+	for {
+		b := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && b&0x40 == 0) || (v == -1 && b&0x40 != 0) {
+			return append(dst, b)
+		}
+		dst = append(dst, b|0x80)
+	}
 }
 
 func appendU32(dst []byte, v uint32) []byte {

@@ -5,7 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,7 +19,7 @@ func wat2wasm(t *testing.T, src string) []byte {
 	t.Helper()
 	bin, err := exec.LookPath("wat2wasm")
 	if err != nil {
-		t.Skip("wat2wasm not installed")
+		t.Fatalf("wat2wasm (Debian wabt) is not installed; scripts/deps.sh installs it: %v", err)
 	}
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "m.wat"), filepath.Join(dir, "m.wasm")
@@ -37,6 +39,7 @@ func wat2wasm(t *testing.T, src string) []byte {
 // A module with an imported global, its own globals and exports, loops with
 // parameters and results, SIMD, bulk memory and br_table.
 const testModule = `(module
+  (import "wasi_snapshot_preview1" "sched_yield" (func $yield (result i32)))
   (import "env" "g" (global $imp i32))
   (memory 1)
   (global $own (mut i32) (i32.const 7))
@@ -59,6 +62,19 @@ const testModule = `(module
       (br $l)))
   (func (export "own") (result i32) (global.get $own)))`
 
+// newRuntime has a wasi_snapshot_preview1 module whose sched_yield counts calls.
+func newRuntime(t *testing.T, yields *atomic.Int64) wazero.Runtime {
+	t.Helper()
+	ctx := context.Background()
+	r := wazero.NewRuntime(ctx)
+	_, err := r.NewHostModuleBuilder("wasi_snapshot_preview1").NewFunctionBuilder().
+		WithFunc(func() uint32 { yields.Add(1); return 0 }).Export("sched_yield").Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func TestInstrumentedModuleRunsAndStops(t *testing.T) {
 	ctx := context.Background()
 	bin, err := Instrument(wat2wasm(t, testModule))
@@ -67,7 +83,8 @@ func TestInstrumentedModuleRunsAndStops(t *testing.T) {
 	}
 	// The imported global comes from a module named "env".
 	envBin := wat2wasm(t, `(module (global (export "g") i32 (i32.const 100)))`)
-	r := wazero.NewRuntime(ctx)
+	var yields atomic.Int64
+	r := newRuntime(t, &yields)
 	defer r.Close(ctx)
 	if _, err := r.InstantiateWithConfig(ctx, envBin, wazero.NewModuleConfig().WithName("env")); err != nil {
 		t.Fatal(err)
@@ -102,16 +119,75 @@ func TestInstrumentedModuleRunsAndStops(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("setting the flag did not stop the loop")
 	}
+	if yields.Load() == 0 {
+		t.Fatal("the spinning loop never called sched_yield")
+	}
+}
+
+// A garbage collection waits for every goroutine to reach a safe point; a
+// spinning loop reaches one at each sched_yield, so collections proceed and
+// the goroutine that sets the flag gets to run.
+func TestSpinningLoopDoesNotBlockGC(t *testing.T) {
+	ctx := context.Background()
+	bin, err := Instrument(wat2wasm(t, `(module
+  (import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))
+  (func (export "spin") (loop $l (br $l))))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var yields atomic.Int64
+	r := newRuntime(t, &yields)
+	defer r.Close(ctx)
+	m, err := r.Instantiate(ctx, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flag := m.ExportedGlobal(GlobalName).(api.MutableGlobal)
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.ExportedFunction("spin").Call(ctx)
+		done <- err
+	}()
+	for yields.Load() == 0 {
+		runtime.Gosched()
+	}
+	gcDone := make(chan struct{})
+	go func() {
+		for i := 0; i < 20; i++ {
+			runtime.GC()
+		}
+		close(gcDone)
+	}()
+	select {
+	case <-gcDone:
+	case <-time.After(30 * time.Second):
+		t.Fatal("garbage collections did not complete while the loop spun")
+	}
+	flag.Set(1)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("setting the flag did not stop the loop")
+	}
+}
+
+func TestInstrumentNeedsSchedYield(t *testing.T) {
+	if _, err := Instrument(wat2wasm(t, `(module (func (loop $l (br $l))))`)); err != ErrNoYield {
+		t.Fatalf("err = %v, want ErrNoYield", err)
+	}
 }
 
 func TestInstrumentAddsSections(t *testing.T) {
 	// No global and no export section at all.
-	bin, err := Instrument(wat2wasm(t, `(module (func (loop $l (br $l))))`))
+	bin, err := Instrument(wat2wasm(t, `(module
+  (import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))
+  (func (loop $l (br $l))))`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	r := wazero.NewRuntime(ctx)
+	var yields atomic.Int64
+	r := newRuntime(t, &yields)
 	defer r.Close(ctx)
 	m, err := r.Instantiate(ctx, bin)
 	if err != nil {
