@@ -55,7 +55,7 @@ func wat(t *testing.T, src string, names bool) []byte {
 	t.Helper()
 	tool, err := exec.LookPath("wat2wasm")
 	if err != nil {
-		t.Skip("wat2wasm (Debian package wabt) is not installed")
+		t.Fatalf("wat2wasm (Debian package wabt) is required; scripts/deps.sh installs it: %v", err)
 	}
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "m.wat"), filepath.Join(dir, "m.wasm")

@@ -205,7 +205,7 @@ func TestOptimize(t *testing.T) {
 		t.Errorf("optimized %v notes %q", res.Optimized, res.Notes)
 	}
 	if _, err := exec.LookPath("wasm-opt"); err != nil {
-		t.Skip("wasm-opt (binaryen) is not installed")
+		t.Fatalf("wasm-opt (Debian package binaryen) is required; scripts/deps.sh installs it: %v", err)
 	}
 	res, err = build(t, Options{Dir: dir, Optimize: true})
 	if err != nil {
