@@ -78,10 +78,6 @@ func splitAddr(a string) (string, int) {
 	return h, n
 }
 
-func joinHostPort(h string, port int) string {
-	return net.JoinHostPort(h, strconv.Itoa(port))
-}
-
 func isDir(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()

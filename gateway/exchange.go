@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wasmgate/wasmgate/host"
+	"github.com/wasmgate/wasmgate/internal/attributes"
 )
 
 // itemKind is what moves along the chain: headers, a body chunk or trailers.
@@ -104,7 +104,7 @@ type exchange struct {
 	cluster *upstream
 	stages  []*stage
 	events  eventQueue
-	props   *requestProperties
+	props   *attributes.Request
 
 	clientBody <-chan bodyChunk
 
@@ -136,9 +136,9 @@ func (gw *Server) serveExchange(ln *listenerRuntime, snap *snapshot, w http.Resp
 
 func (x *exchange) run() {
 	headers := requestHeaderMap(x.r)
-	x.props = newRequestProperties(x.r, headers)
+	x.props = newRequestAttributes(x.r, headers)
 	x.route, x.cluster = x.ln.selectRoute(x.snap, headers)
-	x.props.setRoute(x.route, x.cluster)
+	setRoute(x.props, x.route, x.cluster)
 	for i, p := range x.ln.plugins {
 		if p.skip() {
 			continue
@@ -409,11 +409,11 @@ func (x *exchange) toUpstream(it item) {
 
 func (x *exchange) startUpstream(it item) {
 	h := it.headers
-	x.props.setRequestHeaders(h)
+	x.props.SetRequestHeaders(h)
 	// Plugins may have changed :authority or :path; Envoy then picks the route again.
 	if route, cluster := x.ln.selectRoute(x.snap, h); route != x.route {
 		x.route, x.cluster = route, cluster
-		x.props.setRoute(route, cluster)
+		setRoute(x.props, route, cluster)
 	}
 	if x.route == nil {
 		x.routerReply(http.StatusNotFound, "", "route_not_found")
@@ -578,7 +578,7 @@ func (x *exchange) onUpstream(m upstreamMsg) {
 		x.routerReply(status, body, details)
 	case m.resp != nil:
 		h := responseHeaderMap(m.resp)
-		x.props.setResponse(m.resp.StatusCode, h, "via_upstream")
+		x.props.SetResponse(m.resp.StatusCode, h, "via_upstream")
 		if x.details == "" {
 			x.details = "via_upstream"
 		}
@@ -621,7 +621,7 @@ func (x *exchange) toClient(it item) {
 			hdr["Content-Type"] = nil // no content sniffing: the upstream said nothing
 		}
 		x.status = status
-		x.props.setResponse(status, it.headers, x.details)
+		x.props.SetResponse(status, it.headers, x.details)
 		x.w.WriteHeader(status)
 		x.respStarted = true
 		// Headers go out at once only for a response of unknown length
@@ -788,15 +788,6 @@ func hopByHop(k string) bool {
 	return false
 }
 
-func clientAddr(r *http.Request) (string, int) {
-	host, port, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr, 0
-	}
-	p, _ := strconv.Atoi(port)
-	return host, p
-}
-
 // accessLog writes one line per request with the response code details.
 func (gw *Server) accessLog(x *exchange) {
 	route := ""
@@ -822,6 +813,6 @@ func (gw *Server) accessLog(x *exchange) {
 		slog.String("cluster", cluster),
 		slog.Int64("bytes_sent", x.bytesSent),
 		slog.Duration("duration", time.Since(x.start)),
-		slog.String("request_id", x.props.requestID),
+		slog.String("request_id", x.props.ID),
 	)
 }

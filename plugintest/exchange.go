@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wasmgate/wasmgate/host"
+	"github.com/wasmgate/wasmgate/internal/attributes"
 )
 
 // exchange drives one request through the plugin's stream with Envoy's
@@ -112,7 +113,7 @@ func (x *exchange) run() (res *Result, err error) {
 		return nil, fmt.Errorf("plugintest: %s %s: the plugin is closed", x.req.method(), x.req.Path)
 	}
 	h := x.requestHeaders()
-	x.props.setRequestHeaders(h)
+	x.props.SetRequestHeaders(h)
 	x.st = p.hp.NewStream(host.StreamOptions{
 		Properties: x.props,
 		Events: func(ev host.Event) {
@@ -189,10 +190,11 @@ func (x *exchange) requestHeaders() *host.HeaderMap {
 		source = defaultSource
 	}
 	x.start = x.p.clock.Now()
-	x.props = &requestProps{
-		clock: x.p.clock, extra: r.props, start: x.start, requestID: id,
-		route: route, cluster: cluster, source: source, connID: seq,
-	}
+	x.props = &requestProps{extra: r.props, Request: attributes.Request{
+		ID: id, Start: x.start, Now: x.p.clock.Now, Protocol: "HTTP/1.1",
+		Source: source, Destination: defaultDestination, ConnectionID: seq,
+	}}
+	x.props.SetRoute(route, cluster, "")
 	return h
 }
 
@@ -269,7 +271,7 @@ func (x *exchange) upstreamHeaders(h *host.HeaderMap, eos bool) {
 	if x.res.Upstream != nil || x.upIgnored {
 		return
 	}
-	x.props.setRequestHeaders(h)
+	x.props.SetRequestHeaders(h)
 	u := &UpstreamRequest{}
 	u.Header, u.Fields = headerOf(h)
 	u.Method, _ = h.Get(":method")
@@ -349,7 +351,7 @@ func (x *exchange) respond() {
 	if x.res.Upstream.Method == http.MethodHead {
 		frames, trailers = nil, false
 	}
-	x.props.setResponse(status, h, "via_upstream")
+	x.props.SetResponse(status, h, "via_upstream")
 	if x.res.Details == "" {
 		x.res.Details = "via_upstream"
 	}
@@ -383,7 +385,7 @@ func (x *exchange) clientHeaders(h *host.HeaderMap, eos bool) {
 	x.res.Status = status
 	x.res.Header, x.res.Fields = headerOf(h)
 	x.clientStarted = true
-	x.props.setResponse(status, h, x.res.Details)
+	x.props.SetResponse(status, h, x.res.Details)
 	if eos {
 		x.finished = true
 	}
@@ -427,7 +429,7 @@ func (x *exchange) localReply(ph Phase, dir host.Direction, r *host.LocalReply) 
 		x.abort(r.Details)
 		return
 	}
-	x.props.setResponse(r.StatusCode, r.Headers, r.Details)
+	x.props.SetResponse(r.StatusCode, r.Headers, r.Details)
 	h := r.Headers.Clone()
 	body := append([]byte(nil), r.Body...)
 	if dir == host.Response {

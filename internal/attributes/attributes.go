@@ -1,0 +1,235 @@
+// Package attributes answers the proxy-wasm properties of one HTTP request
+// the way Envoy does: its attributes request.*, response.*, source.*,
+// destination.*, upstream.*, connection.* and xds.*, plus the legacy
+// top-level route_name, cluster_name and connection_id that Higress plugins
+// read. The gateway and the plugintest harness share it, so a plugin sees
+// the same values under test as in front of real traffic.
+package attributes
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wasmgate/wasmgate/host"
+)
+
+// Request holds the attributes of one request. Set the exported fields
+// before the first plugin callback; the Set methods record what changes
+// while the request runs. Header maps are snapshots taken when the headers
+// passed, so Property is safe from any goroutine.
+type Request struct {
+	ID           string           // request.id; empty when the request has none
+	Start        time.Time        // request.time
+	Now          func() time.Time // clock for request.duration; time.Now when nil
+	Protocol     string           // request.protocol, such as "HTTP/1.1"
+	Source       string           // source.address as host:port
+	Destination  string           // destination.address as host:port
+	ConnectionID uint64           // connection.id
+
+	mu          sync.Mutex
+	method      string
+	path        string
+	host        string
+	scheme      string
+	reqHeaders  map[string]string
+	route       string
+	cluster     string
+	upstream    string
+	status      int
+	details     string
+	respHeaders map[string]string
+}
+
+// SetRequestHeaders records the request headers as they are now; the
+// pseudo-headers give request.method, path, host and scheme.
+func (r *Request) SetRequestHeaders(h *host.HeaderMap) {
+	m := snapshot(h)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reqHeaders = m
+	r.path, r.host, r.scheme = m[":path"], m[":authority"], m[":scheme"]
+	if v := m[":method"]; v != "" {
+		r.method = v
+	}
+}
+
+// SetRoute records the matched route and cluster names and the address
+// (host:port) of the upstream endpoint; empty strings clear them.
+func (r *Request) SetRoute(route, cluster, upstream string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.route, r.cluster, r.upstream = route, cluster, upstream
+}
+
+// SetResponse records the response status and headers; details, when not
+// empty, becomes response.code_details.
+func (r *Request) SetResponse(status int, h *host.HeaderMap, details string) {
+	m := snapshot(h)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status, r.respHeaders = status, m
+	if details != "" {
+		r.details = details
+	}
+}
+
+// Property implements host.Properties.
+func (r *Request) Property(path []string) (any, bool) {
+	if len(path) == 0 {
+		return nil, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	leaf := len(path) == 1
+	switch path[0] {
+	case "route_name":
+		return r.route, leaf && r.route != ""
+	case "cluster_name":
+		return r.cluster, leaf && r.cluster != ""
+	case "connection_id":
+		return r.ConnectionID, leaf
+	case "xds":
+		if len(path) == 2 {
+			switch path[1] {
+			case "route_name":
+				return r.route, r.route != ""
+			case "cluster_name":
+				return r.cluster, r.cluster != ""
+			}
+		}
+	case "request":
+		return r.request(path[1:])
+	case "response":
+		return r.response(path[1:])
+	case "source":
+		return address(path[1:], r.Source)
+	case "destination":
+		return address(path[1:], r.Destination)
+	case "upstream":
+		return address(path[1:], r.upstream)
+	case "connection":
+		if len(path) == 2 {
+			switch path[1] {
+			case "id":
+				return r.ConnectionID, true
+			case "mtls":
+				return false, true
+			}
+		}
+	}
+	return nil, false
+}
+
+func (r *Request) request(rest []string) (any, bool) {
+	if len(rest) == 0 {
+		return nil, false
+	}
+	urlPath, query, _ := strings.Cut(r.path, "?")
+	switch rest[0] {
+	case "path":
+		return r.path, true
+	case "url_path":
+		return urlPath, true
+	case "query":
+		return query, true
+	case "host":
+		return r.host, true
+	case "scheme":
+		return r.scheme, true
+	case "method":
+		return r.method, true
+	case "protocol":
+		return r.Protocol, r.Protocol != ""
+	case "id":
+		return r.ID, r.ID != ""
+	case "time":
+		return r.Start, true
+	case "duration":
+		now := time.Now
+		if r.Now != nil {
+			now = r.Now
+		}
+		return now().Sub(r.Start), true
+	case "referer":
+		v, ok := r.reqHeaders["referer"]
+		return v, ok
+	case "useragent":
+		v, ok := r.reqHeaders["user-agent"]
+		return v, ok
+	case "headers":
+		return headers(rest[1:], r.reqHeaders)
+	}
+	return nil, false
+}
+
+func (r *Request) response(rest []string) (any, bool) {
+	if len(rest) == 0 || r.status == 0 {
+		return nil, false
+	}
+	switch rest[0] {
+	case "code":
+		return int64(r.status), true
+	case "code_details":
+		return r.details, r.details != ""
+	case "flags":
+		return int64(0), true
+	case "headers":
+		return headers(rest[1:], r.respHeaders)
+	}
+	return nil, false
+}
+
+// headers answers request.headers / response.headers: the whole map, or
+// one header by name.
+func headers(rest []string, m map[string]string) (any, bool) {
+	switch len(rest) {
+	case 0:
+		out := make(map[string]string, len(m))
+		for k, v := range m {
+			out[k] = v
+		}
+		return out, true
+	case 1:
+		v, ok := m[strings.ToLower(rest[0])]
+		return v, ok
+	}
+	return nil, false
+}
+
+// address answers <peer>.address and <peer>.port for a host:port string.
+func address(rest []string, addr string) (any, bool) {
+	if addr == "" || len(rest) != 1 {
+		return nil, false
+	}
+	switch rest[0] {
+	case "address":
+		return addr, true
+	case "port":
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, false
+		}
+		n, err := strconv.ParseInt(port, 10, 64)
+		return n, err == nil
+	}
+	return nil, false
+}
+
+// snapshot copies a header map, joining repeated names with commas.
+func snapshot(h *host.HeaderMap) map[string]string {
+	m := map[string]string{}
+	if h == nil {
+		return m
+	}
+	for _, f := range h.Fields {
+		if v, ok := m[f.Key]; ok {
+			m[f.Key] = v + "," + f.Value
+		} else {
+			m[f.Key] = f.Value
+		}
+	}
+	return m
+}
