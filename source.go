@@ -8,8 +8,9 @@ package wasmgate
 import "embed"
 
 // HarnessSource is the part of this module a plugin's tests link:
-// plugintest, host and internal/redisbridge, plus go.mod and go.sum.
+// plugintest, host, internal/attributes and internal/redisbridge, plus
+// go.mod and go.sum.
 // Tests and testdata are embedded too and skipped when it is written out.
 //
-//go:embed go.mod go.sum plugintest host internal/redisbridge
+//go:embed go.mod go.sum plugintest host internal/attributes internal/redisbridge
 var HarnessSource embed.FS
