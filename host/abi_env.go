@@ -530,24 +530,16 @@ func checkHeaderGrowth(h *HeaderMap, add int, entries int) bool {
 }
 
 func hAddHeaderValue(v *vm, _ context.Context, m api.Module, s []uint64) types.Status {
-	h, st0, st := v.headerMap(uint32(s[0]), true)
-	if st != types.StatusOK {
-		return st
-	}
-	key, ok1 := readString(m, uint32(s[1]), uint32(s[2]))
-	val, ok2 := readString(m, uint32(s[3]), uint32(s[4]))
-	if !ok1 || !ok2 {
-		return types.StatusInvalidMemoryAccess
-	}
-	if !checkHeaderGrowth(h, len(key)+len(val), 1) {
-		return types.StatusBadArgument
-	}
-	h.Add(key, val)
-	st0.headersModified(uint32(s[0]))
-	return types.StatusOK
+	return v.writeHeader(m, s, (*HeaderMap).Add)
 }
 
 func hReplaceHeaderValue(v *vm, _ context.Context, m api.Module, s []uint64) types.Status {
+	return v.writeHeader(m, s, (*HeaderMap).Set)
+}
+
+// writeHeader reads the (map type, key, value) arguments of
+// proxy_add/replace_header_map_value and applies write within the limits.
+func (v *vm) writeHeader(m api.Module, s []uint64, write func(h *HeaderMap, key, val string)) types.Status {
 	h, st0, st := v.headerMap(uint32(s[0]), true)
 	if st != types.StatusOK {
 		return st
@@ -560,7 +552,7 @@ func hReplaceHeaderValue(v *vm, _ context.Context, m api.Module, s []uint64) typ
 	if !checkHeaderGrowth(h, len(key)+len(val), 1) {
 		return types.StatusBadArgument
 	}
-	h.Set(key, val)
+	write(h, key, val)
 	st0.headersModified(uint32(s[0]))
 	return types.StatusOK
 }

@@ -1,14 +1,10 @@
 package scaffold
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"golang.org/x/mod/modfile"
 
 	"github.com/wasmgate/wasmgate"
 )
@@ -32,34 +28,7 @@ type Harness struct {
 // HarnessFiles returns the harness sources embedded in this binary, without
 // tests and testdata.
 func HarnessFiles() (map[string][]byte, error) {
-	files := map[string][]byte{}
-	err := fs.WalkDir(wasmgate.HarnessSource, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if d.Name() == "testdata" {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if strings.HasSuffix(p, "_test.go") {
-			return nil
-		}
-		b, err := fs.ReadFile(wasmgate.HarnessSource, p)
-		if err != nil {
-			return err
-		}
-		files[p] = b
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("embedded test harness: %w", err)
-	}
-	if files["go.mod"] == nil {
-		return nil, errors.New("embedded test harness: no go.mod")
-	}
-	return files, nil
+	return embeddedModule(wasmgate.HarnessSource, "embedded test harness")
 }
 
 // InstallHarness writes the embedded harness to cacheDir/<content hash>
@@ -77,32 +46,18 @@ func InstallHarness(cacheDir string) (*Harness, error) {
 		}
 		cacheDir = filepath.Join(base, "wasmgate", "harness")
 	}
-	dir := filepath.Join(cacheDir, hashFiles(files))
-	if !sameFiles(dir, files) {
-		if err := writeTree(cacheDir, dir, files); err != nil {
-			return nil, err
-		}
+	dir, err := installFiles(cacheDir, files)
+	if err != nil {
+		return nil, err
 	}
 	return LoadHarness(dir)
 }
 
 // LoadHarness reads a harness copy (or a checkout of this repository).
 func LoadHarness(dir string) (*Harness, error) {
-	abs, err := filepath.Abs(dir)
+	abs, f, err := readGoMod(dir, HarnessModule, "test harness")
 	if err != nil {
 		return nil, err
-	}
-	gomod := filepath.Join(abs, "go.mod")
-	b, err := os.ReadFile(gomod)
-	if err != nil {
-		return nil, fmt.Errorf("test harness: %w", err)
-	}
-	f, err := modfile.ParseLax(gomod, b, nil)
-	if err != nil {
-		return nil, fmt.Errorf("test harness: %w", err)
-	}
-	if f.Module == nil || f.Module.Mod.Path != HarnessModule {
-		return nil, fmt.Errorf("%s is not the module %s", gomod, HarnessModule)
 	}
 	h := &Harness{Dir: abs, Requires: map[string]string{}}
 	if f.Go != nil {

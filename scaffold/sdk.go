@@ -38,8 +38,14 @@ type SDK struct {
 // SDKFiles returns the SDK module's source as embedded in this binary,
 // without tests and testdata: path → content.
 func SDKFiles() (map[string][]byte, error) {
+	return embeddedModule(sdk.Source, "embedded SDK")
+}
+
+// embeddedModule reads an embedded module's files, without tests and
+// testdata: path → content. what names the module in errors.
+func embeddedModule(fsys fs.FS, what string) (map[string][]byte, error) {
 	files := map[string][]byte{}
-	err := fs.WalkDir(sdk.Source, ".", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -52,7 +58,7 @@ func SDKFiles() (map[string][]byte, error) {
 		if strings.HasSuffix(p, "_test.go") {
 			return nil
 		}
-		b, err := fs.ReadFile(sdk.Source, p)
+		b, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return err
 		}
@@ -60,12 +66,46 @@ func SDKFiles() (map[string][]byte, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("embedded SDK: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if files["go.mod"] == nil {
-		return nil, errors.New("embedded SDK: no go.mod")
+		return nil, fmt.Errorf("%s: no go.mod", what)
 	}
 	return files, nil
+}
+
+// installFiles writes files to cacheDir/<content hash> unless an identical
+// copy is already there, and returns that directory.
+func installFiles(cacheDir string, files map[string][]byte) (string, error) {
+	dir := filepath.Join(cacheDir, hashFiles(files))
+	if !sameFiles(dir, files) {
+		if err := writeTree(cacheDir, dir, files); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+// readGoMod parses dir's go.mod and checks it declares module want; it
+// returns dir as an absolute path. what names the module in errors.
+func readGoMod(dir, want, what string) (string, *modfile.File, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	gomod := filepath.Join(abs, "go.mod")
+	b, err := os.ReadFile(gomod)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", what, err)
+	}
+	f, err := modfile.ParseLax(gomod, b, nil)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if f.Module == nil || f.Module.Mod.Path != want {
+		return "", nil, fmt.Errorf("%s is not the module %s", gomod, want)
+	}
+	return abs, f, nil
 }
 
 // hashFiles is a digest of path and content of every file.
@@ -102,11 +142,9 @@ func InstallSDK(cacheDir string) (*SDK, error) {
 			return nil, err
 		}
 	}
-	dir := filepath.Join(cacheDir, hashFiles(files))
-	if !sameFiles(dir, files) {
-		if err := writeTree(cacheDir, dir, files); err != nil {
-			return nil, err
-		}
+	dir, err := installFiles(cacheDir, files)
+	if err != nil {
+		return nil, err
 	}
 	return LoadSDK(dir)
 }
@@ -114,21 +152,9 @@ func InstallSDK(cacheDir string) (*SDK, error) {
 // LoadSDK reads the requirements and checksums of the SDK module in dir
 // (an InstallSDK copy or a checkout's sdk directory).
 func LoadSDK(dir string) (*SDK, error) {
-	abs, err := filepath.Abs(dir)
+	abs, f, err := readGoMod(dir, SDKModule, "SDK module")
 	if err != nil {
 		return nil, err
-	}
-	gomod := filepath.Join(abs, "go.mod")
-	b, err := os.ReadFile(gomod)
-	if err != nil {
-		return nil, fmt.Errorf("SDK module: %w", err)
-	}
-	f, err := modfile.ParseLax(gomod, b, nil)
-	if err != nil {
-		return nil, fmt.Errorf("SDK module: %w", err)
-	}
-	if f.Module == nil || f.Module.Mod.Path != SDKModule {
-		return nil, fmt.Errorf("%s is not the module %s", gomod, SDKModule)
 	}
 	s := &SDK{Dir: abs, Requires: map[string]string{}, Sums: map[string][]string{}}
 	for _, r := range f.Require {

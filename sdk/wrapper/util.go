@@ -231,57 +231,46 @@ func encodeJSON(b []byte, v interface{}) []byte {
 	case float64:
 		return appendJSONFloat(b, x, 64)
 	case []string:
-		b = append(b, '[')
-		for i, s := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, jsonx.Quote(s)...)
-		}
-		return append(b, ']')
+		return encodeJSONArray(b, x)
 	case []interface{}:
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = encodeJSON(b, e)
-		}
-		return append(b, ']')
+		return encodeJSONArray(b, x)
 	case map[string]string:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, jsonx.Quote(k)...)
-			b = append(b, ':')
-			b = append(b, jsonx.Quote(x[k])...)
-		}
-		return append(b, '}')
+		return encodeJSONObject(b, x)
 	case map[string]interface{}:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, jsonx.Quote(k)...)
-			b = append(b, ':')
-			b = encodeJSON(b, x[k])
-		}
-		return append(b, '}')
+		return encodeJSONObject(b, x)
 	}
 	return append(b, jsonx.Quote(fmtx.Sprint(v))...)
+}
+
+// encodeJSONArray appends a as a JSON array.
+func encodeJSONArray[V any](b []byte, a []V) []byte {
+	b = append(b, '[')
+	for i, e := range a {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = encodeJSON(b, e)
+	}
+	return append(b, ']')
+}
+
+// encodeJSONObject appends m as a JSON object with its keys sorted.
+func encodeJSONObject[V any](b []byte, m map[string]V) []byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, jsonx.Quote(k)...)
+		b = append(b, ':')
+		b = encodeJSON(b, m[k])
+	}
+	return append(b, '}')
 }
 
 func appendJSONFloat(b []byte, f float64, bits int) []byte {

@@ -108,85 +108,58 @@ var (
 // for each member in order. visit may be called before a later syntax error
 // is found; callers discard their results when an error is returned.
 func walkObject(data []byte, visit func(sp span)) error {
-	n := len(data)
-	i := skipWS(data, 0)
-	if i >= n {
-		return scanError(data, i, scanEOF)
-	}
-	if data[i] != '{' {
-		if KindOf(data[i:]) == Invalid {
-			return scanError(data, i, scanSyntax)
-		}
-		return errNotObject
-	}
-	i = skipWS(data, i+1)
-	if i < n && data[i] == '}' {
-		return checkTrailing(data, i+1)
-	}
-	var r scanResult
-	for {
-		var sp span
-		if i >= n {
-			return scanError(data, i, scanEOF)
-		}
-		if data[i] != '"' {
-			return scanError(data, i, scanSyntax)
-		}
-		sp.keyStart = i
-		if i, r = skipString(data, i); r != scanOK {
-			return scanError(data, i, r)
-		}
-		sp.keyEnd = i
-		i = skipWS(data, i)
-		if i >= n {
-			return scanError(data, i, scanEOF)
-		}
-		if data[i] != ':' {
-			return scanError(data, i, scanSyntax)
-		}
-		i = skipWS(data, i+1)
-		sp.valStart = i
-		if i, r = skipValue(data, i, 1); r != scanOK {
-			return scanError(data, i, r)
-		}
-		sp.valEnd = i
-		visit(sp)
-		i = skipWS(data, i)
-		if i >= n {
-			return scanError(data, i, scanEOF)
-		}
-		switch data[i] {
-		case ',':
-			i = skipWS(data, i+1)
-		case '}':
-			return checkTrailing(data, i+1)
-		default:
-			return scanError(data, i, scanSyntax)
-		}
-	}
+	return walk(data, '{', '}', errNotObject, visit)
 }
 
 // walkArray validates that data is exactly one JSON array and calls visit for
 // each element in order (only valStart and valEnd are set).
 func walkArray(data []byte, visit func(sp span)) error {
+	return walk(data, '[', ']', errNotArray, visit)
+}
+
+// walk validates that data is exactly one JSON object (open '{') or array
+// (open '[') and calls visit for each member or element; notKind is the
+// error for a valid value of another kind.
+func walk(data []byte, open, close byte, notKind error, visit func(sp span)) error {
 	n := len(data)
 	i := skipWS(data, 0)
 	if i >= n {
 		return scanError(data, i, scanEOF)
 	}
-	if data[i] != '[' {
+	if data[i] != open {
 		if KindOf(data[i:]) == Invalid {
 			return scanError(data, i, scanSyntax)
 		}
-		return errNotArray
+		return notKind
 	}
 	i = skipWS(data, i+1)
-	if i < n && data[i] == ']' {
+	if i < n && data[i] == close {
 		return checkTrailing(data, i+1)
 	}
 	var r scanResult
 	for {
 		var sp span
+		if open == '{' {
+			if i >= n {
+				return scanError(data, i, scanEOF)
+			}
+			if data[i] != '"' {
+				return scanError(data, i, scanSyntax)
+			}
+			sp.keyStart = i
+			if i, r = skipString(data, i); r != scanOK {
+				return scanError(data, i, r)
+			}
+			sp.keyEnd = i
+			i = skipWS(data, i)
+			if i >= n {
+				return scanError(data, i, scanEOF)
+			}
+			if data[i] != ':' {
+				return scanError(data, i, scanSyntax)
+			}
+			i = skipWS(data, i+1)
+		}
 		sp.valStart = i
 		if i, r = skipValue(data, i, 1); r != scanOK {
 			return scanError(data, i, r)
@@ -200,7 +173,7 @@ func walkArray(data []byte, visit func(sp span)) error {
 		switch data[i] {
 		case ',':
 			i = skipWS(data, i+1)
-		case ']':
+		case close:
 			return checkTrailing(data, i+1)
 		default:
 			return scanError(data, i, scanSyntax)
