@@ -2,19 +2,17 @@ package host
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wasmgate/wasmgate/internal/testwasm"
 )
 
 // Test setup: one compilation cache directory for the whole package run, a
@@ -76,65 +74,18 @@ var (
 	buildCache = map[string][]byte{}
 )
 
-func userCache(t testing.TB, sub string) string {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	d := filepath.Join(base, "wasmgate", sub)
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 // goPlugin builds testdata/goplugin/<name> for wasip1 (c-shared) with the
-// given build tags and returns the module bytes. Builds are cached on disk
-// by the hash of the sources, tags and Go version.
+// given build tags and returns the module bytes (testwasm caches builds on
+// disk by the hash of the plugin's and the SDK's sources).
 func goPlugin(t testing.TB, name string, tags ...string) []byte {
 	t.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	src := filepath.Join("testdata", "goplugin", name)
-	files, err := filepath.Glob(filepath.Join(src, "*.go"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no sources in %s", src)
-	}
-	sort.Strings(files)
-	h := sha256.New()
-	fmt.Fprintf(h, "%s|%s|%v\n", runtime.Version(), name, tags)
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(b))
-		h.Write(b)
-	}
-	key := hex.EncodeToString(h.Sum(nil))[:24]
+	key := name + "|" + strings.Join(tags, ",")
 	if b, ok := buildCache[key]; ok {
 		return b
 	}
-	out := filepath.Join(userCache(t, "testplugins"), name+"-"+key+".wasm")
-	if b, err := os.ReadFile(out); err == nil {
-		buildCache[key] = b
-		return b
-	}
-	tmp := out + fmt.Sprintf(".%d.tmp", os.Getpid())
-	args := []string{"build", "-buildmode=c-shared", "-o", tmp}
-	if len(tags) > 0 {
-		args = append(args, "-tags", strings.Join(tags, ","))
-	}
-	args = append(args, "./"+src)
-	cmd := exec.Command("go", args...)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if outb, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", name, err, outb)
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(out)
+	b, err := os.ReadFile(testwasm.Build(t, "host/testdata/goplugin/"+name, tags...))
 	if err != nil {
 		t.Fatal(err)
 	}
