@@ -39,9 +39,15 @@ func sp(s string) (uint32, uint32) {
 
 func u32p(p *uint32) uint32 { return uint32(uintptr(unsafe.Pointer(p))) }
 
+// allocs keeps the buffers handed to the host alive (a buffer only the host
+// knows the address of would otherwise be garbage, or live in this
+// function's stack frame) until the next callback.
+var allocs [][]byte
+
 //go:wasmexport proxy_on_memory_allocate
 func onMemoryAllocate(size uint32) uint32 {
 	b := make([]byte, size)
+	allocs = append(allocs, b)
 	return uint32(uintptr(unsafe.Pointer(&b[0])))
 }
 
@@ -64,6 +70,7 @@ var keys [20]string
 
 //go:wasmexport proxy_on_request_headers
 func onRequestHeaders(ctx, n, eos uint32) uint32 {
+	allocs = allocs[:0]
 	var p, size uint32
 	switch mode {
 	case "get1":
