@@ -10,7 +10,7 @@ import (
 // GetLogLevel returns the host's current plugin log level: proxy_get_log_level,
 // or Higress's foreign function "get_log_level" where that is what the host has.
 func GetLogLevel() (types.LogLevel, error) {
-	r := newRet()
+	var r retVals
 	if st := abi.ProxyGetLogLevel(&r.n); st == abi.StatusOK {
 		return types.LogLevel(r.n), nil
 	}

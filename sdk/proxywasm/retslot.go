@@ -1,10 +1,9 @@
 package proxywasm
 
-// retVals receives the (pointer, size) pair a host call returns. A local
-// pair whose address goes to a wasm import is moved to the heap: two
-// allocations per call, which cost more than the call itself in a Go wasm
-// guest. newRet hands out one slot instead (retslot_wasm.go); the values
-// must be read right after the call that filled them.
+// retVals receives the (pointer, size) pair a host call returns. The host
+// functions are declared //go:noescape, so a retVals local stays on the
+// goroutine stack: a heap allocation costs more than the host call itself in
+// a Go wasm guest.
 type retVals struct {
 	p *byte
 	n uint32
