@@ -41,6 +41,7 @@ type CommonHttpCtx[C any] struct {
 	binaryResponseUnknown bool
 
 	scheme, host, path, method string
+	xRequestID                 string
 
 	userContext   map[string]interface{}
 	userAttribute map[string]interface{}
@@ -63,17 +64,20 @@ func (ctx *CommonHttpCtx[C]) OnHttpRequestHeaders(numHeaders int, endOfStream bo
 	ctx.executionPhase = DecodeHeader
 	ctx.hasRequestBody = !endOfStream
 	refreshLogLevel()
-	// One host call for all headers instead of one per header.
+	// One host call for all headers instead of one per header, and one
+	// pass over them.
 	headers, _ := proxywasm.GetHttpRequestHeaders()
-	ctx.scheme, ctx.host, ctx.path, ctx.method = headerValue(headers, ":scheme"), headerValue(headers, ":authority"), headerValue(headers, ":path"), headerValue(headers, ":method")
-	if id := headerValue(headers, "x-request-id"); id != "" {
-		requestIDs[ctx.contextID] = id
+	var r requestHeaders
+	r.read(headers)
+	ctx.scheme, ctx.host, ctx.path, ctx.method = r.scheme, r.authority, r.path, r.method
+	if id := r.requestID; id != "" {
+		ctx.xRequestID = id
 		// The host copies the value: a read-only view of id saves an
 		// allocation on every request.
 		_ = proxywasm.SetProperty([]string{"x_request_id"}, unsafe.Slice(unsafe.StringData(id), len(id)))
 	}
 	ctx.checkRebuild()
-	config, err := ctx.matchConfig(headers)
+	config, err := ctx.matchConfig(r.authority, r.consumer)
 	if err != nil {
 		ctx.plugin.vm.log.Error("get match config failed: " + err.Error())
 		return types.ActionContinue
@@ -82,11 +86,11 @@ func (ctx *CommonHttpCtx[C]) OnHttpRequestHeaders(numHeaders int, endOfStream bo
 		return types.ActionContinue
 	}
 	ctx.config = config
-	if isBinaryContentType(headerValue(headers, "content-type")) || headerValue(headers, "content-encoding") != "" {
+	if isBinaryContentType(r.contentType) || r.contentEncoding != "" {
 		ctx.isBinaryRequestBody = true
 		ctx.needRequestBody = false
 	}
-	if strings.Contains(asciiLower(headerValue(headers, "connection")), "upgrade") && asciiLower(headerValue(headers, "upgrade")) == "websocket" {
+	if strings.Contains(asciiLower(r.connection), "upgrade") && asciiLower(r.upgrade) == "websocket" {
 		ctx.isWebsocket = true
 		ctx.needRequestBody = false
 		ctx.needResponseBody = false
@@ -97,20 +101,47 @@ func (ctx *CommonHttpCtx[C]) OnHttpRequestHeaders(numHeaders int, endOfStream bo
 	return types.ActionContinue
 }
 
-func headerValue(headers [][2]string, key string) string {
-	for _, h := range headers {
-		if h[0] == key {
-			return h[1]
+// requestHeaders holds the request headers the wrapper looks at (the first
+// value of each).
+type requestHeaders struct {
+	scheme, authority, path, method string
+	requestID, consumer             string
+	contentType, contentEncoding    string
+	connection, upgrade             string
+}
+
+func (r *requestHeaders) read(headers [][2]string) {
+	for i := len(headers) - 1; i >= 0; i-- { // backwards: the first value wins
+		v := headers[i][1]
+		switch headers[i][0] {
+		case ":scheme":
+			r.scheme = v
+		case ":authority":
+			r.authority = v
+		case ":path":
+			r.path = v
+		case ":method":
+			r.method = v
+		case "x-request-id":
+			r.requestID = v
+		case matcher.ConsumerHeaderKey:
+			r.consumer = v
+		case "content-type":
+			r.contentType = v
+		case "content-encoding":
+			r.contentEncoding = v
+		case "connection":
+			r.connection = v
+		case "upgrade":
+			r.upgrade = v
 		}
 	}
-	return ""
 }
 
 var errNoAuthority = errors.New("the request has no :authority header")
 
 // matchConfig is matcher.GetMatchConfig with the headers already read.
-func (ctx *CommonHttpCtx[C]) matchConfig(headers [][2]string) (*C, error) {
-	host := headerValue(headers, ":authority")
+func (ctx *CommonHttpCtx[C]) matchConfig(host, consumer string) (*C, error) {
 	if host == "" {
 		return nil, errNoAuthority
 	}
@@ -126,7 +157,7 @@ func (ctx *CommonHttpCtx[C]) matchConfig(headers [][2]string) (*C, error) {
 	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
 		return nil, err
 	}
-	return ctx.plugin.MatchWithConsumer(host, string(route), string(cluster), headerValue(headers, matcher.ConsumerHeaderKey)), nil
+	return ctx.plugin.MatchWithConsumer(host, string(route), string(cluster), consumer), nil
 }
 
 func (ctx *CommonHttpCtx[C]) checkRebuild() {
@@ -259,7 +290,6 @@ func (ctx *CommonHttpCtx[C]) OnHttpResponseBody(bodySize int, endOfStream bool) 
 
 // OnHttpStreamDone runs the stream-done handler.
 func (ctx *CommonHttpCtx[C]) OnHttpStreamDone() {
-	defer delete(requestIDs, ctx.contextID)
 	defer ctx.recoverPanic("stream done")
 	ctx.executionPhase = Done
 	if ctx.config == nil {
@@ -269,6 +299,8 @@ func (ctx *CommonHttpCtx[C]) OnHttpStreamDone() {
 		h(ctx, *ctx.config)
 	}
 }
+
+func (ctx *CommonHttpCtx[C]) requestID() string { return ctx.xRequestID }
 
 // GetMatchConfig returns the config that applies to this request (nil when
 // the plugin is off for it).

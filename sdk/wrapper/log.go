@@ -44,18 +44,25 @@ func refreshLogLevel() {
 	}
 }
 
-// requestIDs maps live HTTP context ids to their x-request-id for log lines.
-var requestIDs = map[uint32]string{}
+// requestIDer is the HTTP context of a plugin registered with SetCtx.
+type requestIDer interface{ requestID() string }
+
+// activeRequestID is the x-request-id of the stream the current callback
+// runs for, or "nil".
+func activeRequestID() string {
+	if c, ok := vmstate.HttpContext(vmstate.ActiveContextID()).(requestIDer); ok {
+		if id := c.requestID(); id != "" {
+			return id
+		}
+	}
+	return "nil"
+}
 
 func (l *DefaultLog) emit(level types.LogLevel, msg string) {
 	if level < hostLogLevel {
 		return
 	}
-	rid, ok := requestIDs[vmstate.ActiveContextID()]
-	if !ok || rid == "" {
-		rid = "nil"
-	}
-	proxywasm.Log(level, "["+l.pluginName+"] ["+l.pluginID+"] ["+rid+"] "+msg)
+	proxywasm.Log(level, "["+l.pluginName+"] ["+l.pluginID+"] ["+activeRequestID()+"] "+msg)
 }
 
 func (l *DefaultLog) emitf(level types.LogLevel, format string, args []interface{}) {

@@ -27,12 +27,19 @@ type redisCallout struct {
 	caller uint32
 }
 
+// stream is an HTTP or TCP context and the plugin context that owns it: one
+// map entry per stream (map operations are a large part of a stream's cost
+// in a Go wasm guest).
+type stream struct {
+	http types.HttpContext
+	tcp  types.TcpContext
+	root uint32
+}
+
 type state struct {
 	vmContext     types.VMContext
 	plugins       map[uint32]*pluginState
-	httpContexts  map[uint32]types.HttpContext
-	tcpContexts   map[uint32]types.TcpContext
-	rootOf        map[uint32]uint32
+	streams       map[uint32]stream
 	activeContext uint32
 	registered    bool
 }
@@ -41,11 +48,18 @@ var st = newState()
 
 func newState() *state {
 	return &state{
-		plugins:      map[uint32]*pluginState{},
-		httpContexts: map[uint32]types.HttpContext{},
-		tcpContexts:  map[uint32]types.TcpContext{},
-		rootOf:       map[uint32]uint32{},
+		plugins: map[uint32]*pluginState{},
+		streams: map[uint32]stream{},
 	}
+}
+
+// alive reports whether the context exists (not yet deleted).
+func alive(contextID uint32) bool {
+	if _, ok := st.streams[contextID]; ok {
+		return true
+	}
+	_, ok := st.plugins[contextID]
+	return ok
 }
 
 // Reset forgets every context and the registered VM context (native tests).
@@ -64,7 +78,7 @@ func VMContext() types.VMContext { return st.vmContext }
 func Registered() bool { return st.registered }
 
 // HttpContext returns the HTTP context with the given id, or nil.
-func HttpContext(contextID uint32) types.HttpContext { return st.httpContexts[contextID] }
+func HttpContext(contextID uint32) types.HttpContext { return st.streams[contextID].http }
 
 // ActiveContextID is the context the current callback runs for.
 func ActiveContextID() uint32 { return st.activeContext }
@@ -74,14 +88,19 @@ func SetActiveContextID(id uint32) { st.activeContext = id }
 
 // RootContextID is the plugin context that owns the given context.
 func RootContextID(contextID uint32) (uint32, bool) {
-	r, ok := st.rootOf[contextID]
-	return r, ok
+	if s, ok := st.streams[contextID]; ok {
+		return s.root, true
+	}
+	if _, ok := st.plugins[contextID]; ok {
+		return contextID, true
+	}
+	return 0, false
 }
 
 // RegisterHttpCallout records the callback for an HTTP callout made from the
 // active context; the host answers it on the owning plugin context.
 func RegisterHttpCallout(token uint32, cb func(numHeaders, bodySize, numTrailers int)) {
-	root := st.rootOf[st.activeContext]
+	root, _ := RootContextID(st.activeContext)
 	if p := st.plugins[root]; p != nil {
 		p.httpCallbacks[token] = httpCallout{cb: cb, caller: st.activeContext}
 	}
@@ -89,7 +108,7 @@ func RegisterHttpCallout(token uint32, cb func(numHeaders, bodySize, numTrailers
 
 // RegisterRedisCallout records the callback for a Redis call made from the active context.
 func RegisterRedisCallout(token uint32, cb func(status, responseSize int)) {
-	root := st.rootOf[st.activeContext]
+	root, _ := RootContextID(st.activeContext)
 	if p := st.plugins[root]; p != nil {
 		p.redisCallbacks[token] = redisCallout{cb: cb, caller: st.activeContext}
 	}
@@ -128,7 +147,6 @@ func OnContextCreate(contextID, parentID uint32) {
 			return
 		}
 		st.plugins[contextID] = &pluginState{ctx: ctx, httpCallbacks: map[uint32]httpCallout{}, redisCallbacks: map[uint32]redisCallout{}}
-		st.rootOf[contextID] = contextID
 		return
 	}
 	p := st.plugins[parentID]
@@ -138,19 +156,17 @@ func OnContextCreate(contextID, parentID uint32) {
 	}
 	st.activeContext = contextID
 	if h := p.ctx.NewHttpContext(contextID); h != nil {
-		st.httpContexts[contextID] = h
-		st.rootOf[contextID] = parentID
+		st.streams[contextID] = stream{http: h, root: parentID}
 		return
 	}
 	if t := p.ctx.NewTcpContext(contextID); t != nil {
-		st.tcpContexts[contextID] = t
-		st.rootOf[contextID] = parentID
+		st.streams[contextID] = stream{tcp: t, root: parentID}
 	}
 }
 
 // OnRequestHeaders dispatches proxy_on_request_headers.
 func OnRequestHeaders(contextID uint32, numHeaders int32, endOfStream bool) types.Action {
-	h := st.httpContexts[contextID]
+	h := st.streams[contextID].http
 	if h == nil {
 		return types.ActionContinue
 	}
@@ -160,7 +176,7 @@ func OnRequestHeaders(contextID uint32, numHeaders int32, endOfStream bool) type
 
 // OnRequestBody dispatches proxy_on_request_body.
 func OnRequestBody(contextID uint32, bodySize int32, endOfStream bool) types.Action {
-	h := st.httpContexts[contextID]
+	h := st.streams[contextID].http
 	if h == nil {
 		return types.ActionContinue
 	}
@@ -170,7 +186,7 @@ func OnRequestBody(contextID uint32, bodySize int32, endOfStream bool) types.Act
 
 // OnRequestTrailers dispatches proxy_on_request_trailers.
 func OnRequestTrailers(contextID uint32, numTrailers int32) types.Action {
-	h := st.httpContexts[contextID]
+	h := st.streams[contextID].http
 	if h == nil {
 		return types.ActionContinue
 	}
@@ -180,7 +196,7 @@ func OnRequestTrailers(contextID uint32, numTrailers int32) types.Action {
 
 // OnResponseHeaders dispatches proxy_on_response_headers.
 func OnResponseHeaders(contextID uint32, numHeaders int32, endOfStream bool) types.Action {
-	h := st.httpContexts[contextID]
+	h := st.streams[contextID].http
 	if h == nil {
 		return types.ActionContinue
 	}
@@ -190,7 +206,7 @@ func OnResponseHeaders(contextID uint32, numHeaders int32, endOfStream bool) typ
 
 // OnResponseBody dispatches proxy_on_response_body.
 func OnResponseBody(contextID uint32, bodySize int32, endOfStream bool) types.Action {
-	h := st.httpContexts[contextID]
+	h := st.streams[contextID].http
 	if h == nil {
 		return types.ActionContinue
 	}
@@ -200,7 +216,7 @@ func OnResponseBody(contextID uint32, bodySize int32, endOfStream bool) types.Ac
 
 // OnResponseTrailers dispatches proxy_on_response_trailers.
 func OnResponseTrailers(contextID uint32, numTrailers int32) types.Action {
-	h := st.httpContexts[contextID]
+	h := st.streams[contextID].http
 	if h == nil {
 		return types.ActionContinue
 	}
@@ -210,7 +226,7 @@ func OnResponseTrailers(contextID uint32, numTrailers int32) types.Action {
 
 // OnNewConnection dispatches proxy_on_new_connection.
 func OnNewConnection(contextID uint32) types.Action {
-	t := st.tcpContexts[contextID]
+	t := st.streams[contextID].tcp
 	if t == nil {
 		return types.ActionContinue
 	}
@@ -220,7 +236,7 @@ func OnNewConnection(contextID uint32) types.Action {
 
 // OnDownstreamData dispatches proxy_on_downstream_data.
 func OnDownstreamData(contextID uint32, dataSize int32, endOfStream bool) types.Action {
-	t := st.tcpContexts[contextID]
+	t := st.streams[contextID].tcp
 	if t == nil {
 		return types.ActionContinue
 	}
@@ -230,7 +246,7 @@ func OnDownstreamData(contextID uint32, dataSize int32, endOfStream bool) types.
 
 // OnDownstreamConnectionClose dispatches proxy_on_downstream_connection_close.
 func OnDownstreamConnectionClose(contextID uint32, peer types.PeerType) {
-	if t := st.tcpContexts[contextID]; t != nil {
+	if t := st.streams[contextID].tcp; t != nil {
 		st.activeContext = contextID
 		t.OnDownstreamClose(peer)
 	}
@@ -238,7 +254,7 @@ func OnDownstreamConnectionClose(contextID uint32, peer types.PeerType) {
 
 // OnUpstreamData dispatches proxy_on_upstream_data.
 func OnUpstreamData(contextID uint32, dataSize int32, endOfStream bool) types.Action {
-	t := st.tcpContexts[contextID]
+	t := st.streams[contextID].tcp
 	if t == nil {
 		return types.ActionContinue
 	}
@@ -248,7 +264,7 @@ func OnUpstreamData(contextID uint32, dataSize int32, endOfStream bool) types.Ac
 
 // OnUpstreamConnectionClose dispatches proxy_on_upstream_connection_close.
 func OnUpstreamConnectionClose(contextID uint32, peer types.PeerType) {
-	if t := st.tcpContexts[contextID]; t != nil {
+	if t := st.streams[contextID].tcp; t != nil {
 		st.activeContext = contextID
 		t.OnUpstreamClose(peer)
 	}
@@ -257,11 +273,11 @@ func OnUpstreamConnectionClose(contextID uint32, peer types.PeerType) {
 // OnLog dispatches proxy_on_log: the end of an HTTP or TCP stream.
 func OnLog(contextID uint32) {
 	st.activeContext = contextID
-	if h := st.httpContexts[contextID]; h != nil {
+	if h := st.streams[contextID].http; h != nil {
 		h.OnHttpStreamDone()
 		return
 	}
-	if t := st.tcpContexts[contextID]; t != nil {
+	if t := st.streams[contextID].tcp; t != nil {
 		t.OnStreamDone()
 	}
 }
@@ -277,10 +293,11 @@ func OnDone(contextID uint32) bool {
 
 // OnDelete dispatches proxy_on_delete and forgets the context.
 func OnDelete(contextID uint32) {
-	delete(st.httpContexts, contextID)
-	delete(st.tcpContexts, contextID)
+	if _, ok := st.streams[contextID]; ok {
+		delete(st.streams, contextID)
+		return
+	}
 	delete(st.plugins, contextID)
-	delete(st.rootOf, contextID)
 }
 
 // OnTick dispatches proxy_on_tick.
@@ -312,7 +329,7 @@ func OnHttpCallResponse(pluginContextID, token uint32, numHeaders, bodySize, num
 		return
 	}
 	delete(p.httpCallbacks, token)
-	if _, alive := st.rootOf[c.caller]; !alive {
+	if !alive(c.caller) {
 		return
 	}
 	st.activeContext = c.caller
@@ -331,7 +348,7 @@ func OnRedisCallResponse(pluginContextID, token uint32, status, responseSize int
 		return
 	}
 	delete(p.redisCallbacks, token)
-	if _, alive := st.rootOf[c.caller]; !alive {
+	if !alive(c.caller) {
 		return
 	}
 	st.activeContext = c.caller
