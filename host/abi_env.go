@@ -544,11 +544,14 @@ func (v *vm) writeHeader(m api.Module, s []uint64, write func(h *HeaderMap, key,
 	if st != types.StatusOK {
 		return st
 	}
-	key, ok1 := readString(m, uint32(s[1]), uint32(s[2]))
-	val, ok2 := readString(m, uint32(s[3]), uint32(s[4]))
+	kb, ok1 := read(m, uint32(s[1]), uint32(s[2]))
+	vb, ok2 := read(m, uint32(s[3]), uint32(s[4]))
 	if !ok1 || !ok2 {
 		return types.StatusInvalidMemoryAccess
 	}
+	// One allocation holds both: the key and the value are its halves.
+	kv := string(kb) + string(vb)
+	key, val := kv[:len(kb)], kv[len(kb):]
 	if !checkHeaderGrowth(h, len(key)+len(val), 1) {
 		return types.StatusBadArgument
 	}

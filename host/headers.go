@@ -110,10 +110,20 @@ func (h *HeaderMap) Set(key, value string) {
 }
 
 // Del removes every entry of key.
-func (h *HeaderMap) Del(key string) {
-	key = lower(key)
-	out := h.Fields[:0]
-	for _, f := range h.Fields {
+func (h *HeaderMap) Del(key string) { h.del(lower(key)) }
+
+// del removes every entry of the lower-case key, moving only the entries
+// after the first one removed.
+func (h *HeaderMap) del(key string) {
+	i := 0
+	for i < len(h.Fields) && h.Fields[i].Key != key {
+		i++
+	}
+	if i == len(h.Fields) {
+		return
+	}
+	out := h.Fields[:i]
+	for _, f := range h.Fields[i+1:] {
 		if f.Key != key {
 			out = append(out, f)
 		}
@@ -165,13 +175,18 @@ func lower(s string) string {
 	return s
 }
 
-// getBytes is Get for a key held in guest memory, without allocating.
+// getBytes is Get for a key held in guest memory. Keys are compared without
+// a copy; a key with upper-case letters (rare: SDKs send lower-case names)
+// takes the allocating path.
 func (h *HeaderMap) getBytes(key []byte) (string, bool) {
 	if h == nil {
 		return "", false
 	}
+	if hasUpper(key) {
+		return h.Get(string(key))
+	}
 	for _, f := range h.Fields {
-		if equalLower(f.Key, key) {
+		if f.Key == string(key) {
 			return f.Value, true
 		}
 	}
@@ -180,29 +195,23 @@ func (h *HeaderMap) getBytes(key []byte) (string, bool) {
 
 // delBytes is Del for a key held in guest memory.
 func (h *HeaderMap) delBytes(key []byte) {
-	out := h.Fields[:0]
+	if hasUpper(key) {
+		h.Del(string(key))
+		return
+	}
 	for _, f := range h.Fields {
-		if !equalLower(f.Key, key) {
-			out = append(out, f)
+		if f.Key == string(key) {
+			h.del(f.Key)
+			return
 		}
 	}
-	clearTail(h.Fields, len(out))
-	h.Fields = out
 }
 
-// equalLower reports whether the lower-case key k equals b lower-cased.
-func equalLower(k string, b []byte) bool {
-	if len(k) != len(b) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		c := b[i]
+func hasUpper(b []byte) bool {
+	for _, c := range b {
 		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if k[i] != c {
-			return false
+			return true
 		}
 	}
-	return true
+	return false
 }
