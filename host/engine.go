@@ -41,8 +41,9 @@ type EngineConfig struct {
 	// CallTimeout is the CPU deadline of one call into a VM; a callback
 	// running longer is stopped and the VM fails as after a trap. Zero
 	// means DefaultCallTimeout; a negative value disables the deadline
-	// (and the interrupt check compiled into every loop head, a load and
-	// a branch per loop iteration; see host/internal/interrupt).
+	// (and the interrupt check compiled into every loop back edge, a
+	// decrement and a branch per loop iteration; see
+	// host/internal/interrupt).
 	CallTimeout time.Duration
 	// MemoryLimitPages caps each VM's linear memory in 64 KiB pages
 	// (0: DefaultMemoryLimitPages).

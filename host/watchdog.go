@@ -7,9 +7,9 @@ import (
 // The watchdog enforces EngineConfig.CallTimeout: one goroutine per engine
 // looks at every VM a few times per deadline and cancels the context of a
 // VM whose current call has run too long: it sets the VM's interrupt flag,
-// which the instrumented module checks at the head of every loop (package
-// host/internal/interrupt), so the guest traps with "unreachable" at its
-// next loop iteration and the call fails like a trap. A call costs two
+// which the instrumented module reads every few thousand loop iterations
+// (package host/internal/interrupt), so the guest traps with "unreachable"
+// and the call fails like a trap. A call costs a clock read and three
 // atomic stores; nothing runs per call besides them (wazero's own
 // close-on-context-done mode started a goroutine on every call into the
 // module, nested allocator calls included, and left native code at every

@@ -1,35 +1,32 @@
 // Package interrupt rewrites a WebAssembly module so that a running call can
 // be stopped from another goroutine at no per-call cost.
 //
-// Instrument adds one mutable i32 global, exported as GlobalName, and puts
-// at the head of every loop
-//
-//	global.get $interrupt
-//	if
-//	  unreachable
-//	end
-//
-// Every backward branch re-enters a loop at its head, so a module that
-// never returns (a `for {}` in Go, a spin in any language) passes this
-// check again and again. Setting the global to a non-zero value from the
-// host (api.MutableGlobal.Set) makes the running call trap with
-// "unreachable" at its next loop iteration; a call that is not looping
-// returns by itself. The check is a load, a compare and a branch per loop
-// iteration, and nothing per call.
-//
-// A loop that never calls out also never lets the Go scheduler stop its
-// goroutine, so a garbage collection starting while it spins would wait for
-// it — and the watchdog that sets the flag could never run. Every
-// YieldEvery iterations the check therefore also calls the module's own
-// WASI sched_yield import (a host function: a point where the goroutine can
-// be stopped):
+// Instrument adds two mutable i32 globals, an interrupt flag (exported as
+// GlobalName) and a countdown, and puts before every backward branch (a
+// branch to a loop) and every tail call
 //
 //	global.get $countdown ; i32.const 1 ; i32.sub ; global.set $countdown
 //	global.get $countdown ; i32.eqz
 //	if
+//	  global.get $flag ; if unreachable end
 //	  i32.const YieldEvery ; global.set $countdown
 //	  call $sched_yield ; drop
 //	end
+//
+// A module that never returns (a `for {}` in Go, a spin in any language)
+// takes a backward branch or a tail call again and again, so every
+// YieldEvery of them it reads the flag: setting the flag to a non-zero value
+// from the host (api.MutableGlobal.Set) makes the running call trap with
+// "unreachable" within YieldEvery loop iterations; a call that is not
+// looping returns by itself. The check costs a decrement and a branch per
+// loop iteration, and nothing per call or on entering a loop. Only the host
+// writes the flag and only the guest writes the countdown.
+//
+// A loop that never calls out also never lets the Go scheduler stop its
+// goroutine, so a garbage collection starting while it spins would wait for
+// it — and the watchdog that sets the flag could never run. The call to the
+// module's own WASI sched_yield import (a host function: a point where the
+// goroutine can be stopped) every YieldEvery iterations is that point.
 //
 // A module without a sched_yield import is not instrumented (Instrument
 // fails; the caller uses another way of stopping calls). Go modules import it.
@@ -117,16 +114,17 @@ func Instrument(wasm []byte) ([]byte, error) {
 	}
 	gidx := importedGlobals + definedGlobals
 	cidx := gidx + 1
+	// countdown -= 1; if countdown == 0 { if flag { unreachable };
+	// countdown = YieldEvery; sched_yield() }
 	check := []byte{opGlobalGet}
-	check = appendU32(check, gidx)
-	check = append(check, 0x04, 0x40, 0x00, 0x0b) // if (empty) unreachable end
-	check = append(check, opGlobalGet)
 	check = appendU32(check, cidx)
 	check = append(check, 0x41, 0x01, 0x6b, opGlobalSet) // i32.const 1; i32.sub; global.set
 	check = appendU32(check, cidx)
 	check = append(check, opGlobalGet)
 	check = appendU32(check, cidx)
-	check = append(check, 0x45, 0x04, 0x40, 0x41) // i32.eqz; if (empty); i32.const
+	check = append(check, 0x45, 0x04, 0x40, opGlobalGet) // i32.eqz; if (empty); global.get flag
+	check = appendU32(check, gidx)
+	check = append(check, 0x04, 0x40, 0x00, 0x0b, 0x41) // if (empty) unreachable end; i32.const
 	check = appendS32(check, YieldEvery)
 	check = append(check, opGlobalSet)
 	check = appendU32(check, cidx)
@@ -307,8 +305,13 @@ func instrumentCode(body, check []byte) ([]byte, error) {
 	return out, nil
 }
 
-// instrumentFunc copies one function body, inserting check after every
-// loop's block type.
+// instrumentFunc copies one function body, inserting check before every
+// backward branch: a br, br_if, br_table or br_on_* whose target (any
+// target, for br_table) is a loop, and before every tail call
+// (return_call*), which can cycle without a loop. A loop's head is also
+// reached on entry, and Go's wasm backend opens every function with one (for
+// its resume points), so checking at back edges instead of loop heads keeps
+// the check off the path of every call.
 func instrumentFunc(dst, code, check []byte) ([]byte, error) {
 	r := &reader{b: code}
 	groups := r.u32()
@@ -319,22 +322,72 @@ func instrumentFunc(dst, code, check []byte) ([]byte, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("locals: %w", r.err)
 	}
+	// The kinds of the open blocks, innermost last; the function body is
+	// the outermost block.
+	blocks := []bool{false} // true: a loop
+	isLoop := func(label uint32) bool {
+		return uint64(label) < uint64(len(blocks)) && blocks[len(blocks)-1-int(label)]
+	}
 	last := 0
 	for r.p < len(r.b) {
+		at := r.p
 		op := r.byte()
+		backward := false
+		switch op {
+		case 0x02, 0x04, 0x06, 0x1f: // block if try try_table
+			blocks = append(blocks, false)
+		case opLoop:
+			blocks = append(blocks, true)
+		case 0x0b, 0x18: // end, delegate (ends a try)
+			if len(blocks) == 0 {
+				return nil, errors.New("unbalanced end")
+			}
+			blocks = blocks[:len(blocks)-1]
+		case 0x0c, 0x0d, 0xd5, 0xd6: // br br_if br_on_null br_on_non_null
+			backward = isLoop(r.peekU32())
+		case 0x0e: // br_table
+			backward = r.brTableHitsLoop(isLoop)
+		case 0x12, 0x13, 0x15: // return_call return_call_indirect return_call_ref
+			backward = true
+		}
 		if err := r.skipImmediates(op); err != nil {
 			return nil, err
 		}
 		if r.err != nil {
 			return nil, fmt.Errorf("opcode 0x%02x: %w", op, r.err)
 		}
-		if op == opLoop {
-			dst = append(dst, code[last:r.p]...)
+		if backward {
+			dst = append(dst, code[last:at]...)
 			dst = append(dst, check...)
-			last = r.p
+			last = at
 		}
 	}
+	if len(blocks) != 0 {
+		return nil, errors.New("unbalanced blocks")
+	}
 	return append(dst, code[last:]...), nil
+}
+
+// peekU32 decodes the u32 at the read position without consuming it.
+func (r *reader) peekU32() uint32 {
+	p, err := r.p, r.err
+	v := r.u32()
+	r.p, r.err = p, err
+	return v
+}
+
+// brTableHitsLoop reports whether any target of the br_table whose
+// immediates start at the read position is a loop, without consuming them.
+func (r *reader) brTableHitsLoop(isLoop func(uint32) bool) bool {
+	p, err := r.p, r.err
+	defer func() { r.p, r.err = p, err }()
+	n := r.u32()
+	for i := uint32(0); i <= n && r.err == nil; i++ {
+		if isLoop(r.u32()) {
+			return true
+		}
+	}
+	return false
 }
 
 type reader struct {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 )
 
 func wat2wasm(t *testing.T, src string) []byte {
@@ -203,5 +204,82 @@ func TestInstrumentRejectsGarbage(t *testing.T) {
 		if _, err := Instrument(b); err == nil {
 			t.Errorf("Instrument(%q) succeeded", b)
 		}
+	}
+}
+
+// spinsUntilFlagged instantiates src (instrumented) and calls its export
+// "spin" until the flag stops it.
+func spinsUntilFlagged(t *testing.T, r wazero.Runtime, src string) {
+	t.Helper()
+	ctx := context.Background()
+	bin, err := Instrument(wat2wasm(t, src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := r.Instantiate(ctx, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.ExportedFunction("spin").Call(ctx)
+		done <- err
+	}()
+	m.ExportedGlobal(GlobalName).(api.MutableGlobal).Set(1)
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "unreachable") {
+			t.Fatalf("spin ended with %v, want an unreachable trap", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("setting the flag did not stop the loop")
+	}
+}
+
+// Every kind of backward branch, and tail calls, pass the check.
+func TestEveryBackEdgeIsChecked(t *testing.T) {
+	ctx := context.Background()
+	var yields atomic.Int64
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCoreFeatures(api.CoreFeaturesV2|experimental.CoreFeaturesTailCall))
+	defer r.Close(ctx)
+	if _, err := r.NewHostModuleBuilder("wasi_snapshot_preview1").NewFunctionBuilder().
+		WithFunc(func() uint32 { yields.Add(1); return 0 }).Export("sched_yield").Instantiate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const yield = `(import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))`
+	for name, body := range map[string]string{
+		"br":          `(func (export "spin") (loop $l (br $l)))`,
+		"br_if":       `(func (export "spin") (loop $l (br_if $l (i32.const 1))))`,
+		"br_table":    `(func (export "spin") (block $out (loop $l (block $in (br_table $in $l $out (i32.const 1))))))`,
+		"nested":      `(func (export "spin") (loop $l (block $b (if (i32.const 1) (then (br $l))))))`,
+		"return_call": `(func $f (export "spin") (return_call $f))`,
+	} {
+		t.Run(name, func(t *testing.T) { spinsUntilFlagged(t, r, "(module "+yield+body+")") })
+	}
+}
+
+// Entering a loop is not a check: a call that passes through loops without
+// iterating runs to its end even with the flag set.
+func TestLoopEntryIsNotChecked(t *testing.T) {
+	ctx := context.Background()
+	bin, err := Instrument(wat2wasm(t, `(module
+  (import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))
+  (func $leaf (result i32) (loop $l (result i32) (i32.const 7)))
+  (func (export "run") (result i32)
+    (loop $l (result i32) (call $leaf))))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var yields atomic.Int64
+	r := newRuntime(t, &yields)
+	defer r.Close(ctx)
+	m, err := r.Instantiate(ctx, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.ExportedGlobal(GlobalName).(api.MutableGlobal).Set(1)
+	if res, err := m.ExportedFunction("run").Call(ctx); err != nil || res[0] != 7 {
+		t.Fatalf("run = %v, %v; want 7 and no trap", res, err)
 	}
 }
