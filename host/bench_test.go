@@ -231,3 +231,44 @@ func BenchmarkHigressWorkloadParallel(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkNonGoStream runs whole streams (context create, request headers,
+// log, done, delete) of a hand-written module with empty callbacks, as
+// modules of other toolchains are: with a proxy-wasm import the CPU
+// deadline instruments it, without one it falls back to wazero's context
+// checks.
+func BenchmarkNonGoStream(b *testing.B) {
+	for _, c := range []struct{ name, imports string }{
+		{"instrumented", `(import "env" "proxy_log" (func (param i32 i32 i32) (result i32)))`},
+		{"context-checks", ``},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			e := testEngine(b)
+			m, err := e.Compile(context.Background(), watSource(b, `(module `+c.imports+`
+  (memory (export "memory") 1)
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "malloc") (param i32) (result i32) (i32.const 4096))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (i32.const 0)))`))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if m.interruptible != (c.imports != "") {
+				b.Fatalf("interruptible = %v", m.interruptible)
+			}
+			p, err := e.NewPlugin(context.Background(), m, PluginConfig{Name: c.name, PoolSize: 1, Logger: newRecorder().logger()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close(context.Background())
+			base := reqHeaders()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				s := p.NewStream(StreamOptions{})
+				s.RequestHeaders(base.Clone(), true)
+				s.Done()
+			}
+		})
+	}
+}

@@ -345,10 +345,32 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	return ent.mod, ent.err
 }
 
+// badType is a map type, buffer type, log level and file descriptor no
+// call accepts.
+const badType = 0xFFFFFFFF
+
+// yieldPoints are the imports an instrumented module calls every few
+// thousand loop iterations so that a spinning guest still reaches Go code
+// (see host/internal/interrupt), in order of preference, each with
+// arguments for which the engine's implementation fails at once and
+// touches nothing: WASI's sched_yield (Go modules), then calls most
+// proxy-wasm modules of other toolchains import, given an invalid map or
+// buffer type, log level or file descriptor (TestYieldPointsDoNothing).
+var yieldPoints = append(append([]interrupt.Yield(nil), interrupt.SchedYield...),
+	interrupt.Yield{Module: "env", Name: "proxy_log", Args: []uint32{badType, 0, 0}},
+	interrupt.Yield{Module: "env", Name: "proxy_get_header_map_size", Args: []uint32{badType, 0}},
+	interrupt.Yield{Module: "env", Name: "proxy_get_header_map_value", Args: []uint32{badType, 0, 0, 0, 0}},
+	interrupt.Yield{Module: "env", Name: "proxy_get_header_map_pairs", Args: []uint32{badType, 0, 0}},
+	interrupt.Yield{Module: "env", Name: "proxy_get_buffer_bytes", Args: []uint32{badType, 0, 0, 0, 0}},
+	interrupt.Yield{Module: "env", Name: "proxy_get_buffer_status", Args: []uint32{badType, 0, 0}},
+	interrupt.Yield{Module: "wasi_snapshot_preview1", Name: "fd_write", Args: []uint32{badType, 0, 0, 0}},
+	interrupt.Yield{Module: "wasi_unstable", Name: "fd_write", Args: []uint32{badType, 0, 0, 0}},
+)
+
 func (e *Engine) compile(ctx context.Context, wasm []byte, h [32]byte) (*Module, error) {
 	rt, code, interruptible := e.runtime, wasm, false
 	if e.cfg.CallTimeout > 0 {
-		if inst, err := interrupt.Instrument(wasm); err == nil {
+		if inst, err := interrupt.Instrument(wasm, yieldPoints...); err == nil {
 			code, interruptible = inst, true
 		} else {
 			e.log.Warn("module cannot carry the interrupt flag; its CPU deadline uses wazero's slower context checks", "error", err)

@@ -10,7 +10,7 @@
 //	if
 //	  global.get $flag ; if unreachable end
 //	  i32.const YieldEvery ; global.set $countdown
-//	  call $sched_yield ; drop
+//	  i32.const args… ; call $yield ; drop
 //	end
 //
 // A module that never returns (a `for {}` in Go, a spin in any language)
@@ -24,12 +24,14 @@
 //
 // A loop that never calls out also never lets the Go scheduler stop its
 // goroutine, so a garbage collection starting while it spins would wait for
-// it — and the watchdog that sets the flag could never run. The call to the
-// module's own WASI sched_yield import (a host function: a point where the
-// goroutine can be stopped) every YieldEvery iterations is that point.
+// it — and the watchdog that sets the flag could never run. The call every
+// YieldEvery iterations is that point: a call of one of the module's own
+// imports, a host function, with arguments that make it do nothing (the
+// caller names the candidates, see Yield; WASI's sched_yield, which Go
+// modules import, is the default).
 //
-// A module without a sched_yield import is not instrumented (Instrument
-// fails; the caller uses another way of stopping calls). Go modules import it.
+// A module importing none of the candidates is not instrumented (Instrument
+// fails with ErrNoYield; the caller uses another way of stopping calls).
 //
 // Only the code, global and export sections change. Custom sections holding
 // DWARF (".debug_*") describe code offsets that no longer hold, so they are
@@ -48,12 +50,28 @@ const GlobalName = "__wasmgate_interrupt"
 // sched_yield.
 const YieldEvery = 4096
 
-// ErrNoYield is returned for a module that does not import sched_yield.
-var ErrNoYield = errors.New("interrupt: the module does not import sched_yield")
+// ErrNoYield is returned for a module that imports none of the yield
+// candidates.
+var ErrNoYield = errors.New("interrupt: the module imports no function to yield through")
+
+// Yield is an import the check may call as its yield point, with the i32
+// arguments (one per parameter; the function's parameters must all be i32)
+// that make the call do nothing. A result, if any, is dropped.
+type Yield struct {
+	Module, Name string
+	Args         []uint32
+}
+
+// SchedYield is WASI's sched_yield under both module names.
+var SchedYield = []Yield{
+	{Module: "wasi_snapshot_preview1", Name: "sched_yield"},
+	{Module: "wasi_unstable", Name: "sched_yield"},
+}
 
 // Section ids.
 const (
 	secCustom   = 0
+	secType     = 1
 	secImport   = 2
 	secMemory   = 5
 	secGlobal   = 6
@@ -72,9 +90,14 @@ type section struct {
 }
 
 // Instrument returns a copy of wasm with the interrupt global and the loop
-// checks added. It fails on a module it cannot decode (the caller may then
+// checks added, yielding through the first of yields (SchedYield when none
+// are given) that the module imports with a matching type. It fails on a
+// module it cannot decode or that imports none of them (the caller may then
 // fall back to another way of stopping calls).
-func Instrument(wasm []byte) ([]byte, error) {
+func Instrument(wasm []byte, yields ...Yield) ([]byte, error) {
+	if len(yields) == 0 {
+		yields = SchedYield
+	}
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" || wasm[4] != 1 || wasm[5] != 0 || wasm[6] != 0 || wasm[7] != 0 {
 		return nil, errors.New("interrupt: not a WebAssembly 1.0 binary module")
 	}
@@ -92,15 +115,18 @@ func Instrument(wasm []byte) ([]byte, error) {
 
 	// Index of the new globals: imported globals, then defined ones.
 	var importedGlobals, definedGlobals uint32
-	yield := int64(-1)
+	var imports []funcImport
+	var types [][2][]byte
 	for _, s := range secs {
 		switch s.id {
+		case secType:
+			types = parseTypes(s.body)
 		case secImport:
-			n, y, err := countImportedGlobals(s.body)
+			n, fs, err := readImports(s.body)
 			if err != nil {
 				return nil, err
 			}
-			importedGlobals, yield = n, y
+			importedGlobals, imports = n, fs
 		case secGlobal:
 			sr := &reader{b: s.body}
 			definedGlobals = sr.u32()
@@ -109,7 +135,8 @@ func Instrument(wasm []byte) ([]byte, error) {
 			}
 		}
 	}
-	if yield < 0 {
+	yield, args, results, ok := pickYield(yields, imports, types)
+	if !ok {
 		return nil, ErrNoYield
 	}
 	gidx := importedGlobals + definedGlobals
@@ -128,9 +155,16 @@ func Instrument(wasm []byte) ([]byte, error) {
 	check = appendS32(check, YieldEvery)
 	check = append(check, opGlobalSet)
 	check = appendU32(check, cidx)
+	for _, a := range args {
+		check = append(check, 0x41) // i32.const
+		check = appendS32(check, int32(a))
+	}
 	check = append(check, 0x10) // call
-	check = appendU32(check, uint32(yield))
-	check = append(check, 0x1a, 0x0b) // drop; end
+	check = appendU32(check, yield)
+	if results == 1 {
+		check = append(check, 0x1a) // drop
+	}
+	check = append(check, 0x0b) // end
 
 	// The new globals: the flag (mut i32) (i32.const 0) and the countdown
 	// (mut i32) (i32.const YieldEvery).
@@ -223,22 +257,25 @@ func isDebugSection(body []byte) bool {
 	return r.err == nil && len(name) >= 7 && string(name[:7]) == ".debug_"
 }
 
-// countImportedGlobals counts the imported globals and finds the function
-// index of a WASI sched_yield import (-1 when there is none).
-func countImportedGlobals(body []byte) (uint32, int64, error) {
+// funcImport is an imported function: its names, function index and type
+// index.
+type funcImport struct {
+	module, name string
+	index, typ   uint32
+}
+
+// readImports counts the imported globals and lists the imported functions.
+func readImports(body []byte) (uint32, []funcImport, error) {
 	r := &reader{b: body}
 	n := r.u32()
 	var globals, funcs uint32
-	yield := int64(-1)
+	var fs []funcImport
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		module := string(r.bytes(int(r.u32())))
 		name := string(r.bytes(int(r.u32())))
 		switch kind := r.byte(); kind {
 		case 0: // func: type index
-			r.u32()
-			if name == "sched_yield" && (module == "wasi_snapshot_preview1" || module == "wasi_unstable") && yield < 0 {
-				yield = int64(funcs)
-			}
+			fs = append(fs, funcImport{module: module, name: name, index: funcs, typ: r.u32()})
 			funcs++
 		case 1: // table: reftype, limits
 			r.byte()
@@ -253,13 +290,67 @@ func countImportedGlobals(body []byte) (uint32, int64, error) {
 			r.byte()
 			r.u32()
 		default:
-			return 0, -1, fmt.Errorf("interrupt: import section: unknown kind %d", kind)
+			return 0, nil, fmt.Errorf("interrupt: import section: unknown kind %d", kind)
 		}
 	}
 	if r.err != nil {
-		return 0, -1, fmt.Errorf("interrupt: import section: %w", r.err)
+		return 0, nil, fmt.Errorf("interrupt: import section: %w", r.err)
 	}
-	return globals, yield, nil
+	return globals, fs, nil
+}
+
+// parseTypes returns the parameter and result types of each function type,
+// or nil (no type usable as a yield point) for a type section in a form
+// it does not read, such as the GC proposal's recursive types.
+func parseTypes(body []byte) [][2][]byte {
+	r := &reader{b: body}
+	n := r.u32()
+	var ts [][2][]byte
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		if r.byte() != 0x60 {
+			return nil
+		}
+		var t [2][]byte
+		for j := 0; j < 2 && r.err == nil; j++ {
+			k := r.u32()
+			for m := uint32(0); m < k && r.err == nil; m++ {
+				c := r.byte()
+				if c == 0x63 || c == 0x64 {
+					r.leb(5)
+				}
+				t[j] = append(t[j], c)
+			}
+		}
+		ts = append(ts, t)
+	}
+	if r.err != nil {
+		return nil
+	}
+	return ts
+}
+
+// pickYield finds the first candidate the module imports with i32
+// parameters matching its arguments and at most one result.
+func pickYield(yields []Yield, imports []funcImport, types [][2][]byte) (index uint32, args []uint32, results int, ok bool) {
+	for _, y := range yields {
+		for _, f := range imports {
+			if f.module != y.Module || f.name != y.Name || uint64(f.typ) >= uint64(len(types)) {
+				continue
+			}
+			t := types[f.typ]
+			if len(t[0]) != len(y.Args) || len(t[1]) > 1 {
+				continue
+			}
+			allI32 := true
+			for _, p := range t[0] {
+				allI32 = allI32 && p == 0x7f
+			}
+			if allI32 {
+				return f.index, y.Args, len(t[1]), true
+			}
+		}
+	}
+	return 0, nil, 0, false
 }
 
 // extendVec appends k already-encoded items to a vector section body.

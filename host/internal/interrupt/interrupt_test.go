@@ -283,3 +283,60 @@ func TestLoopEntryIsNotChecked(t *testing.T) {
 		t.Fatalf("run = %v, %v; want 7 and no trap", res, err)
 	}
 }
+
+// A module without sched_yield yields through another import the caller
+// names, with the arguments given; one whose type does not match is not
+// a candidate.
+func TestYieldThroughOtherImport(t *testing.T) {
+	ctx := context.Background()
+	src := `(module
+  (import "env" "other" (func $o (param i32 i32) (result i32)))
+  (import "env" "noop" (func $n (param i32 i32) (result i32)))
+  (func (export "spin") (loop $l (br $l))))`
+	if _, err := Instrument(wat2wasm(t, src), Yield{Module: "env", Name: "noop", Args: []uint32{1}}); err != ErrNoYield {
+		t.Fatalf("a two-parameter import with one argument: err = %v, want ErrNoYield", err)
+	}
+	bin, err := Instrument(wat2wasm(t, src), Yield{Module: "env", Name: "absent"}, Yield{Module: "env", Name: "noop", Args: []uint32{0xFFFFFFFF, 7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls, badArgs atomic.Int64
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	_, err = r.NewHostModuleBuilder("env").
+		NewFunctionBuilder().WithFunc(func(uint32, uint32) uint32 { t.Error("other called"); return 0 }).Export("other").
+		NewFunctionBuilder().WithFunc(func(a, b uint32) uint32 {
+		calls.Add(1)
+		if a != 0xFFFFFFFF || b != 7 {
+			badArgs.Add(1)
+		}
+		return 2
+	}).Export("noop").Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := r.Instantiate(ctx, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.ExportedFunction("spin").Call(ctx)
+		done <- err
+	}()
+	for calls.Load() < 3 {
+		runtime.Gosched()
+	}
+	m.ExportedGlobal(GlobalName).(api.MutableGlobal).Set(1)
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "unreachable") {
+			t.Fatalf("spin ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("setting the flag did not stop the loop")
+	}
+	if badArgs.Load() != 0 {
+		t.Fatalf("%d yield calls with other arguments", badArgs.Load())
+	}
+}
