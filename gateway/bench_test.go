@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"os"
+	"runtime"
 	"testing"
 
 	"github.com/wasmgate/wasmgate/host"
@@ -92,7 +93,35 @@ func BenchmarkStartVMHelloWorld(b *testing.B) {
 		p.Close(ctx)
 		b.StartTimer()
 	}
+	b.StopTimer()
 	b.ReportMetric(float64(mem)/(1<<20), "MiB/VM")
+	b.ReportMetric(heapPerVM(b, func() (*host.Plugin, error) {
+		return e.NewPlugin(ctx, mod, host.PluginConfig{Name: "hello-world", PoolSize: 1})
+	})/(1<<20), "go-heap-MiB/VM")
+}
+
+// heapPerVM starts eight one-VM plugins with start and returns the growth
+// of the process's in-use heap and stacks per VM: everything a VM costs
+// the host (linear memory, wazero's instance, the engine's state).
+func heapPerVM(b *testing.B, start func() (*host.Plugin, error)) float64 {
+	const n = 8
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	ps := make([]*host.Plugin, 0, n)
+	for i := 0; i < n; i++ {
+		p, err := start()
+		if err != nil {
+			b.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	for _, p := range ps {
+		p.Close(context.Background())
+	}
+	return float64(after.HeapInuse+after.StackInuse-before.HeapInuse-before.StackInuse) / n
 }
 
 // BenchmarkCompileHelloWorldCached compiles examples/hello-world in a new
