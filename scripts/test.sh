@@ -23,6 +23,12 @@ for mod in sdk .; do
   (cd "$mod" && go test -count=1 -timeout 20m ./...)
 done
 
+# The engine, the gateway and the test harness run many streams at once on
+# shared VMs, pools and callouts: their tests run again with the race
+# detector.
+echo "== go test -race (host, gateway, plugintest)"
+go test -race -count=1 -timeout 20m ./host/... ./gateway/... ./plugintest/...
+
 # Fuzz targets run for a bounded number of executions (about 8 s each on an
 # idle 2-vCPU machine) on top of their seed corpora, which the runs above
 # already executed. Counts, not durations: a duration budget in Go 1.26 can
