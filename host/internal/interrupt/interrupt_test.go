@@ -76,41 +76,37 @@ func newRuntime(t *testing.T, yields *atomic.Int64) wazero.Runtime {
 	return r
 }
 
-func TestInstrumentedModuleRunsAndStops(t *testing.T) {
-	ctx := context.Background()
-	bin, err := Instrument(wat2wasm(t, testModule))
+// instantiate instruments the module in WebAssembly text src and
+// instantiates it on r.
+func instantiate(t *testing.T, r wazero.Runtime, src string, yields ...Yield) api.Module {
+	t.Helper()
+	bin, err := Instrument(wat2wasm(t, src), yields...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The imported global comes from a module named "env".
-	envBin := wat2wasm(t, `(module (global (export "g") i32 (i32.const 100)))`)
-	var yields atomic.Int64
-	r := newRuntime(t, &yields)
-	defer r.Close(ctx)
-	if _, err := r.InstantiateWithConfig(ctx, envBin, wazero.NewModuleConfig().WithName("env")); err != nil {
-		t.Fatal(err)
-	}
-	m, err := r.Instantiate(ctx, bin)
+	m, err := r.Instantiate(context.Background(), bin)
 	if err != nil {
 		t.Fatalf("instrumented module does not instantiate: %v", err)
 	}
-	res, err := m.ExportedFunction("sum").Call(ctx, 10)
-	if err != nil || res[0] != 55+7+100 {
-		t.Fatalf("sum = %v, %v", res, err)
-	}
-	if res, _ := m.ExportedFunction("own").Call(ctx); res[0] != 7 {
-		t.Fatalf("own global = %v", res)
+	return m
+}
+
+// stopSpin calls the export "spin" of m on a goroutine, runs whileSpinning,
+// sets the interrupt flag and wants the call to end with an unreachable trap.
+func stopSpin(t *testing.T, m api.Module, whileSpinning func(), params ...uint64) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.ExportedFunction("spin").Call(context.Background(), params...)
+		done <- err
+	}()
+	if whileSpinning != nil {
+		whileSpinning()
 	}
 	flag, ok := m.ExportedGlobal(GlobalName).(api.MutableGlobal)
 	if !ok {
 		t.Fatal("no mutable interrupt global exported")
 	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := m.ExportedFunction("spin").Call(ctx, 0)
-		done <- err
-	}()
-	time.Sleep(50 * time.Millisecond)
 	flag.Set(1)
 	select {
 	case err := <-done:
@@ -120,9 +116,36 @@ func TestInstrumentedModuleRunsAndStops(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("setting the flag did not stop the loop")
 	}
-	if yields.Load() == 0 {
-		t.Fatal("the spinning loop never called sched_yield")
+}
+
+// until waits for cond, yielding the processor.
+func until(cond func() bool) func() {
+	return func() {
+		for !cond() {
+			runtime.Gosched()
+		}
 	}
+}
+
+func TestInstrumentedModuleRunsAndStops(t *testing.T) {
+	ctx := context.Background()
+	// The imported global comes from a module named "env".
+	envBin := wat2wasm(t, `(module (global (export "g") i32 (i32.const 100)))`)
+	var yields atomic.Int64
+	r := newRuntime(t, &yields)
+	defer r.Close(ctx)
+	if _, err := r.InstantiateWithConfig(ctx, envBin, wazero.NewModuleConfig().WithName("env")); err != nil {
+		t.Fatal(err)
+	}
+	m := instantiate(t, r, testModule)
+	res, err := m.ExportedFunction("sum").Call(ctx, 10)
+	if err != nil || res[0] != 55+7+100 {
+		t.Fatalf("sum = %v, %v", res, err)
+	}
+	if res, _ := m.ExportedFunction("own").Call(ctx); res[0] != 7 {
+		t.Fatalf("own global = %v", res)
+	}
+	stopSpin(t, m, until(func() bool { return yields.Load() > 0 }), 0)
 }
 
 // A garbage collection waits for every goroutine to reach a safe point; a
@@ -130,46 +153,27 @@ func TestInstrumentedModuleRunsAndStops(t *testing.T) {
 // the goroutine that sets the flag gets to run.
 func TestSpinningLoopDoesNotBlockGC(t *testing.T) {
 	ctx := context.Background()
-	bin, err := Instrument(wat2wasm(t, `(module
-  (import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))
-  (func (export "spin") (loop $l (br $l))))`))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var yields atomic.Int64
 	r := newRuntime(t, &yields)
 	defer r.Close(ctx)
-	m, err := r.Instantiate(ctx, bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	flag := m.ExportedGlobal(GlobalName).(api.MutableGlobal)
-	done := make(chan error, 1)
-	go func() {
-		_, err := m.ExportedFunction("spin").Call(ctx)
-		done <- err
-	}()
-	for yields.Load() == 0 {
-		runtime.Gosched()
-	}
-	gcDone := make(chan struct{})
-	go func() {
-		for i := 0; i < 20; i++ {
-			runtime.GC()
+	m := instantiate(t, r, `(module
+  (import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))
+  (func (export "spin") (loop $l (br $l))))`)
+	stopSpin(t, m, func() {
+		until(func() bool { return yields.Load() > 0 })()
+		gcDone := make(chan struct{})
+		go func() {
+			for i := 0; i < 20; i++ {
+				runtime.GC()
+			}
+			close(gcDone)
+		}()
+		select {
+		case <-gcDone:
+		case <-time.After(30 * time.Second):
+			t.Fatal("garbage collections did not complete while the loop spun")
 		}
-		close(gcDone)
-	}()
-	select {
-	case <-gcDone:
-	case <-time.After(30 * time.Second):
-		t.Fatal("garbage collections did not complete while the loop spun")
-	}
-	flag.Set(1)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("setting the flag did not stop the loop")
-	}
+	})
 }
 
 func TestInstrumentNeedsSchedYield(t *testing.T) {
@@ -180,20 +184,12 @@ func TestInstrumentNeedsSchedYield(t *testing.T) {
 
 func TestInstrumentAddsSections(t *testing.T) {
 	// No global and no export section at all.
-	bin, err := Instrument(wat2wasm(t, `(module
-  (import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))
-  (func (loop $l (br $l))))`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
 	var yields atomic.Int64
 	r := newRuntime(t, &yields)
-	defer r.Close(ctx)
-	m, err := r.Instantiate(ctx, bin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer r.Close(context.Background())
+	m := instantiate(t, r, `(module
+  (import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))
+  (func (loop $l (br $l))))`)
 	if m.ExportedGlobal(GlobalName) == nil {
 		t.Fatal("no interrupt global")
 	}
@@ -204,36 +200,6 @@ func TestInstrumentRejectsGarbage(t *testing.T) {
 		if _, err := Instrument(b); err == nil {
 			t.Errorf("Instrument(%q) succeeded", b)
 		}
-	}
-}
-
-// spinsUntilFlagged instantiates src (instrumented) and calls its export
-// "spin" until the flag stops it.
-func spinsUntilFlagged(t *testing.T, r wazero.Runtime, src string) {
-	t.Helper()
-	ctx := context.Background()
-	bin, err := Instrument(wat2wasm(t, src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := r.Instantiate(ctx, bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close(ctx)
-	done := make(chan error, 1)
-	go func() {
-		_, err := m.ExportedFunction("spin").Call(ctx)
-		done <- err
-	}()
-	m.ExportedGlobal(GlobalName).(api.MutableGlobal).Set(1)
-	select {
-	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "unreachable") {
-			t.Fatalf("spin ended with %v, want an unreachable trap", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("setting the flag did not stop the loop")
 	}
 }
 
@@ -255,7 +221,7 @@ func TestEveryBackEdgeIsChecked(t *testing.T) {
 		"nested":      `(func (export "spin") (loop $l (block $b (if (i32.const 1) (then (br $l))))))`,
 		"return_call": `(func $f (export "spin") (return_call $f))`,
 	} {
-		t.Run(name, func(t *testing.T) { spinsUntilFlagged(t, r, "(module "+yield+body+")") })
+		t.Run(name, func(t *testing.T) { stopSpin(t, instantiate(t, r, "(module "+yield+body+")"), nil) })
 	}
 }
 
@@ -263,21 +229,14 @@ func TestEveryBackEdgeIsChecked(t *testing.T) {
 // iterating runs to its end even with the flag set.
 func TestLoopEntryIsNotChecked(t *testing.T) {
 	ctx := context.Background()
-	bin, err := Instrument(wat2wasm(t, `(module
-  (import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))
-  (func $leaf (result i32) (loop $l (result i32) (i32.const 7)))
-  (func (export "run") (result i32)
-    (loop $l (result i32) (call $leaf))))`))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var yields atomic.Int64
 	r := newRuntime(t, &yields)
 	defer r.Close(ctx)
-	m, err := r.Instantiate(ctx, bin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := instantiate(t, r, `(module
+  (import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))
+  (func $leaf (result i32) (loop $l (result i32) (i32.const 7)))
+  (func (export "run") (result i32)
+    (loop $l (result i32) (call $leaf))))`)
 	m.ExportedGlobal(GlobalName).(api.MutableGlobal).Set(1)
 	if res, err := m.ExportedFunction("run").Call(ctx); err != nil || res[0] != 7 {
 		t.Fatalf("run = %v, %v; want 7 and no trap", res, err)
@@ -296,14 +255,10 @@ func TestYieldThroughOtherImport(t *testing.T) {
 	if _, err := Instrument(wat2wasm(t, src), Yield{Module: "env", Name: "noop", Args: []uint32{1}}); err != ErrNoYield {
 		t.Fatalf("a two-parameter import with one argument: err = %v, want ErrNoYield", err)
 	}
-	bin, err := Instrument(wat2wasm(t, src), Yield{Module: "env", Name: "absent"}, Yield{Module: "env", Name: "noop", Args: []uint32{0xFFFFFFFF, 7}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var calls, badArgs atomic.Int64
 	r := wazero.NewRuntime(ctx)
 	defer r.Close(ctx)
-	_, err = r.NewHostModuleBuilder("env").
+	_, err := r.NewHostModuleBuilder("env").
 		NewFunctionBuilder().WithFunc(func(uint32, uint32) uint32 { t.Error("other called"); return 0 }).Export("other").
 		NewFunctionBuilder().WithFunc(func(a, b uint32) uint32 {
 		calls.Add(1)
@@ -315,27 +270,8 @@ func TestYieldThroughOtherImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := r.Instantiate(ctx, bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := m.ExportedFunction("spin").Call(ctx)
-		done <- err
-	}()
-	for calls.Load() < 3 {
-		runtime.Gosched()
-	}
-	m.ExportedGlobal(GlobalName).(api.MutableGlobal).Set(1)
-	select {
-	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "unreachable") {
-			t.Fatalf("spin ended with %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("setting the flag did not stop the loop")
-	}
+	m := instantiate(t, r, src, Yield{Module: "env", Name: "absent"}, Yield{Module: "env", Name: "noop", Args: []uint32{0xFFFFFFFF, 7}})
+	stopSpin(t, m, until(func() bool { return calls.Load() >= 3 }))
 	if badArgs.Load() != 0 {
 		t.Fatalf("%d yield calls with other arguments", badArgs.Load())
 	}
