@@ -8,9 +8,9 @@ package wasmgate
 import "embed"
 
 // HarnessSource is the part of this module a plugin's tests link:
-// plugintest, host, internal/attributes and internal/redisbridge, plus
-// go.mod and go.sum.
+// plugintest, host, internal/attributes, internal/redisbridge and
+// internal/wasmbin, plus go.mod and go.sum.
 // Tests and testdata are embedded too and skipped when it is written out.
 //
-//go:embed go.mod go.sum plugintest host internal/attributes internal/redisbridge
+//go:embed go.mod go.sum plugintest host internal/attributes internal/redisbridge internal/wasmbin
 var HarnessSource embed.FS

@@ -17,6 +17,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/wasmgate/wasmgate/host/internal/datamerge"
 	"github.com/wasmgate/wasmgate/host/internal/interrupt"
 	"github.com/wasmgate/wasmgate/host/internal/wasi"
 )
@@ -368,9 +369,11 @@ var yieldPoints = append(append([]interrupt.Yield(nil), interrupt.SchedYield...)
 )
 
 func (e *Engine) compile(ctx context.Context, wasm []byte, h [32]byte) (*Module, error) {
-	rt, code, interruptible := e.runtime, wasm, false
+	rt, interruptible := e.runtime, false
+	// Fewer data segments: less per-VM memory and a faster instantiation.
+	code, _ := datamerge.Merge(wasm)
 	if e.cfg.CallTimeout > 0 {
-		if inst, err := interrupt.Instrument(wasm, yieldPoints...); err == nil {
+		if inst, err := interrupt.Instrument(code, yieldPoints...); err == nil {
 			code, interruptible = inst, true
 		} else {
 			e.log.Warn("module cannot carry the interrupt flag; its CPU deadline uses wazero's slower context checks", "error", err)

@@ -43,8 +43,16 @@ func (r *reader) dataSegment() (DataSegment, error) {
 		return seg, fmt.Errorf("unknown segment flags %d", flags)
 	}
 	if !seg.Passive {
+		start := r.p
 		if seg.Offset, seg.OffsetKnown, err = r.constExpr(); err != nil {
 			return seg, fmt.Errorf("offset: %w", err)
+		}
+		// Exactly "i32.const N; end"?
+		e := &reader{b: r.b[:r.p-1], p: start + 1}
+		if r.b[start] == 0x41 {
+			if _, err := e.s64(); err == nil && e.p == r.p-1 {
+				seg.OffsetI32 = true
+			}
 		}
 	}
 	size, err := r.u32()

@@ -105,7 +105,9 @@ type DataSegment struct {
 	// constant expression without global.get (OffsetKnown).
 	Offset      uint64
 	OffsetKnown bool
-	Bytes       []byte
+	// OffsetI32: the offset expression is exactly an i32.const.
+	OffsetI32 bool
+	Bytes     []byte
 }
 
 var magic = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
