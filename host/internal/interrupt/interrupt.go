@@ -41,6 +41,8 @@ package interrupt
 import (
 	"errors"
 	"fmt"
+
+	"github.com/wasmgate/wasmgate/internal/wasmbin"
 )
 
 // GlobalName is the export name of the interrupt flag.
@@ -84,11 +86,6 @@ const (
 	opGlobalSet = 0x24
 )
 
-type section struct {
-	id   byte
-	body []byte
-}
-
 // Instrument returns a copy of wasm with the interrupt global and the loop
 // checks added, yielding through the first of yields (SchedYield when none
 // are given) that the module imports with a matching type. It fails on a
@@ -98,19 +95,9 @@ func Instrument(wasm []byte, yields ...Yield) ([]byte, error) {
 	if len(yields) == 0 {
 		yields = SchedYield
 	}
-	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" || wasm[4] != 1 || wasm[5] != 0 || wasm[6] != 0 || wasm[7] != 0 {
-		return nil, errors.New("interrupt: not a WebAssembly 1.0 binary module")
-	}
-	r := &reader{b: wasm, p: 8}
-	var secs []section
-	for r.p < len(r.b) {
-		id := r.byte()
-		n := r.u32()
-		body := r.bytes(int(n))
-		if r.err != nil {
-			return nil, fmt.Errorf("interrupt: section %d: %w", id, r.err)
-		}
-		secs = append(secs, section{id: id, body: body})
+	secs, err := wasmbin.Split(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("interrupt: %w", err)
 	}
 
 	// Index of the new globals: imported globals, then defined ones.
@@ -118,17 +105,17 @@ func Instrument(wasm []byte, yields ...Yield) ([]byte, error) {
 	var imports []funcImport
 	var types [][2][]byte
 	for _, s := range secs {
-		switch s.id {
+		switch s.ID {
 		case secType:
-			types = parseTypes(s.body)
+			types = parseTypes(s.Body)
 		case secImport:
-			n, fs, err := readImports(s.body)
+			n, fs, err := readImports(s.Body)
 			if err != nil {
 				return nil, err
 			}
 			importedGlobals, imports = n, fs
 		case secGlobal:
-			sr := &reader{b: s.body}
+			sr := &reader{b: s.Body}
 			definedGlobals = sr.u32()
 			if sr.err != nil {
 				return nil, fmt.Errorf("interrupt: global section: %w", sr.err)
@@ -144,23 +131,23 @@ func Instrument(wasm []byte, yields ...Yield) ([]byte, error) {
 	// countdown -= 1; if countdown == 0 { if flag { unreachable };
 	// countdown = YieldEvery; sched_yield() }
 	check := []byte{opGlobalGet}
-	check = appendU32(check, cidx)
+	check = wasmbin.AppendU32(check, cidx)
 	check = append(check, 0x41, 0x01, 0x6b, opGlobalSet) // i32.const 1; i32.sub; global.set
-	check = appendU32(check, cidx)
+	check = wasmbin.AppendU32(check, cidx)
 	check = append(check, opGlobalGet)
-	check = appendU32(check, cidx)
+	check = wasmbin.AppendU32(check, cidx)
 	check = append(check, 0x45, 0x04, 0x40, opGlobalGet) // i32.eqz; if (empty); global.get flag
-	check = appendU32(check, gidx)
+	check = wasmbin.AppendU32(check, gidx)
 	check = append(check, 0x04, 0x40, 0x00, 0x0b, 0x41) // if (empty) unreachable end; i32.const
-	check = appendS32(check, YieldEvery)
+	check = wasmbin.AppendS32(check, YieldEvery)
 	check = append(check, opGlobalSet)
-	check = appendU32(check, cidx)
+	check = wasmbin.AppendU32(check, cidx)
 	for _, a := range args {
 		check = append(check, 0x41) // i32.const
-		check = appendS32(check, int32(a))
+		check = wasmbin.AppendS32(check, int32(a))
 	}
 	check = append(check, 0x10) // call
-	check = appendU32(check, yield)
+	check = wasmbin.AppendU32(check, yield)
 	if results == 1 {
 		check = append(check, 0x1a) // drop
 	}
@@ -169,64 +156,57 @@ func Instrument(wasm []byte, yields ...Yield) ([]byte, error) {
 	// The new globals: the flag (mut i32) (i32.const 0) and the countdown
 	// (mut i32) (i32.const YieldEvery).
 	newGlobal := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b, 0x7f, 0x01, 0x41}
-	newGlobal = appendS32(newGlobal, YieldEvery)
+	newGlobal = wasmbin.AppendS32(newGlobal, YieldEvery)
 	newGlobal = append(newGlobal, 0x0b)
 	var newExport []byte
-	newExport = appendU32(newExport, uint32(len(GlobalName)))
+	newExport = wasmbin.AppendU32(newExport, uint32(len(GlobalName)))
 	newExport = append(newExport, GlobalName...)
 	newExport = append(newExport, kindGlobal)
-	newExport = appendU32(newExport, gidx)
+	newExport = wasmbin.AppendU32(newExport, gidx)
 
-	out := make([]byte, 0, len(wasm)+len(wasm)/16)
-	out = append(out, wasm[:8]...)
-	emit := func(id byte, body []byte) {
-		out = append(out, id)
-		out = appendU32(out, uint32(len(body)))
-		out = append(out, body...)
-	}
-	haveGlobal, haveExport, haveCode := false, false, false
-	for i, s := range secs {
+	var out []wasmbin.RawSection
+	emit := func(id byte, body []byte) { out = append(out, wasmbin.RawSection{ID: id, Body: body}) }
+	haveGlobal, haveExport := false, false
+	for _, s := range secs {
 		// A missing global or export section goes before the first
 		// section that must follow it.
-		if !haveGlobal && s.id != secCustom && order(s.id) > order(secGlobal) {
+		if !haveGlobal && s.ID != secCustom && order(s.ID) > order(secGlobal) {
 			emit(secGlobal, appendVec(nil, 2, newGlobal))
 			haveGlobal = true
 		}
-		if !haveExport && s.id != secCustom && order(s.id) > order(secExport) {
+		if !haveExport && s.ID != secCustom && order(s.ID) > order(secExport) {
 			emit(secExport, appendVec(nil, 1, newExport))
 			haveExport = true
 		}
-		switch s.id {
+		switch s.ID {
 		case secCustom:
-			if isDebugSection(s.body) {
+			if isDebugSection(s.Body) {
 				continue
 			}
-			emit(s.id, s.body)
+			emit(s.ID, s.Body)
 		case secGlobal:
-			body, err := extendVec(s.body, 2, newGlobal)
+			body, err := extendVec(s.Body, 2, newGlobal)
 			if err != nil {
 				return nil, fmt.Errorf("interrupt: global section: %w", err)
 			}
-			emit(s.id, body)
+			emit(s.ID, body)
 			haveGlobal = true
 		case secExport:
-			body, err := extendVec(s.body, 1, newExport)
+			body, err := extendVec(s.Body, 1, newExport)
 			if err != nil {
 				return nil, fmt.Errorf("interrupt: export section: %w", err)
 			}
-			emit(s.id, body)
+			emit(s.ID, body)
 			haveExport = true
 		case secCode:
-			body, err := instrumentCode(s.body, check)
+			body, err := instrumentCode(s.Body, check)
 			if err != nil {
 				return nil, err
 			}
-			emit(s.id, body)
-			haveCode = true
+			emit(s.ID, body)
 		default:
-			emit(s.id, s.body)
+			emit(s.ID, s.Body)
 		}
-		_ = i
 	}
 	if !haveGlobal {
 		emit(secGlobal, appendVec(nil, 2, newGlobal))
@@ -234,8 +214,7 @@ func Instrument(wasm []byte, yields ...Yield) ([]byte, error) {
 	if !haveExport {
 		emit(secExport, appendVec(nil, 1, newExport))
 	}
-	_ = haveCode
-	return out, nil
+	return wasmbin.Join(out), nil
 }
 
 // order is a section's position in the binary format's required order.
@@ -360,13 +339,13 @@ func extendVec(body []byte, k uint32, items []byte) ([]byte, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	out := appendU32(nil, n+k)
+	out := wasmbin.AppendU32(nil, n+k)
 	out = append(out, body[r.p:]...)
 	return append(out, items...), nil
 }
 
 func appendVec(dst []byte, n uint32, items []byte) []byte {
-	dst = appendU32(dst, n)
+	dst = wasmbin.AppendU32(dst, n)
 	return append(dst, items...)
 }
 
@@ -374,7 +353,7 @@ func instrumentCode(body, check []byte) ([]byte, error) {
 	r := &reader{b: body}
 	n := r.u32()
 	out := make([]byte, 0, len(body)+len(body)/8)
-	out = appendU32(out, n)
+	out = wasmbin.AppendU32(out, n)
 	var fn []byte
 	for i := uint32(0); i < n; i++ {
 		size := r.u32()
@@ -387,7 +366,7 @@ func instrumentCode(body, check []byte) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("interrupt: code section, function %d: %w", i, err)
 		}
-		out = appendU32(out, uint32(len(fn)))
+		out = wasmbin.AppendU32(out, uint32(len(fn)))
 		out = append(out, fn...)
 	}
 	if r.p != len(r.b) {
@@ -694,28 +673,4 @@ func (r *reader) skipFD(sub uint32) error {
 		return fmt.Errorf("unknown opcode 0xfd %d", sub)
 	}
 	return nil
-}
-
-// appendS32 appends a signed LEB128 i32 (an i32.const immediate).
-func appendS32(dst []byte, v int32) []byte {
-	for {
-		b := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && b&0x40 == 0) || (v == -1 && b&0x40 != 0) {
-			return append(dst, b)
-		}
-		dst = append(dst, b|0x80)
-	}
-}
-
-func appendU32(dst []byte, v uint32) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v != 0 {
-			dst = append(dst, c|0x80)
-			continue
-		}
-		return append(dst, c)
-	}
 }
