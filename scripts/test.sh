@@ -47,6 +47,8 @@ if [ "$fuzztime" != "0" ]; then
 . ./host/ FuzzHostFunctions 40000x
 . ./host/ FuzzPropertyPath 60000x
 . ./host/internal/pairs/ FuzzDecode 300000x
+. ./host/internal/interrupt/ FuzzInstrument 100000x
+. ./host/internal/datamerge/ FuzzMerge 100000x
 . ./internal/wasmbin/ FuzzParse 150000x
 . ./inspect/ FuzzBytes 70000x
 sdk ./internal/abi/ FuzzDeserializePairs 250000x

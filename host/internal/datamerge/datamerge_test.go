@@ -14,7 +14,7 @@ import (
 	"github.com/wasmgate/wasmgate/internal/wasmbin"
 )
 
-func wat2wasm(t *testing.T, src string) []byte {
+func wat2wasm(t testing.TB, src string) []byte {
 	t.Helper()
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "m.wat"), filepath.Join(dir, "m.wasm")
@@ -122,19 +122,36 @@ func TestMergeGoModule(t *testing.T) {
 }
 
 // image applies the module's data segments to zeroed memory, as
-// instantiation does.
+// instantiation does, up to 16 MiB.
 func image(t *testing.T, wasm []byte) []byte {
 	t.Helper()
-	m, err := wasmbin.Parse(wasm)
+	const limit = 16 << 20
+	secs, err := wasmbin.Split(wasm)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var mem []byte
-	for _, s := range m.Data {
-		if e := int(s.Offset) + len(s.Bytes); e > len(mem) {
-			mem = append(mem, make([]byte, e-len(mem))...)
+	for _, sec := range secs {
+		if sec.ID != wasmbin.SectionData {
+			continue
 		}
-		copy(mem[s.Offset:], s.Bytes)
+		segs, err := wasmbin.ReadData(sec.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range segs {
+			b := s.Bytes
+			if s.Offset >= limit {
+				continue
+			}
+			if s.Offset+uint64(len(b)) > limit {
+				b = b[:limit-s.Offset]
+			}
+			if e := int(s.Offset) + len(b); e > len(mem) {
+				mem = append(mem, make([]byte, e-len(mem))...)
+			}
+			copy(mem[s.Offset:], b)
+		}
 	}
 	return mem
 }
@@ -147,4 +164,24 @@ func TestMergeSortsSegments(t *testing.T) {
 	if saved != 2 || !bytes.Equal(initialMemory(t, in), initialMemory(t, out)) {
 		t.Fatalf("saved %d; initial memory equal: %v", saved, bytes.Equal(initialMemory(t, in), initialMemory(t, out)))
 	}
+}
+
+// FuzzMerge: any input is either returned as it is or rewritten into a
+// module whose data segments make the same memory.
+func FuzzMerge(f *testing.F) {
+	f.Add(wat2wasm(f, `(module (memory 1) (data (i32.const 0) "a") (data (i32.const 3) "bc") (data (i32.const 9000) "d"))`))
+	f.Add(wat2wasm(f, `(module (memory 1) (data (i32.const 8) "a") (data (i32.const 0) "b"))`))
+	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, saved := Merge(in)
+		if saved == 0 {
+			if !bytes.Equal(out, in) {
+				t.Fatal("changed without merging")
+			}
+			return
+		}
+		if !bytes.Equal(image(t, in), image(t, out)) {
+			t.Fatal("initial memory differs")
+		}
+	})
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 )
 
-func wat2wasm(t *testing.T, src string) []byte {
+func wat2wasm(t testing.TB, src string) []byte {
 	t.Helper()
 	bin, err := exec.LookPath("wat2wasm")
 	if err != nil {
@@ -275,4 +275,34 @@ func TestYieldThroughOtherImport(t *testing.T) {
 	if badArgs.Load() != 0 {
 		t.Fatalf("%d yield calls with other arguments", badArgs.Load())
 	}
+}
+
+// FuzzInstrument: Instrument never panics, and a module wazero accepts
+// stays one it accepts once instrumented.
+func FuzzInstrument(f *testing.F) {
+	for _, src := range []string{testModule,
+		`(module (import "wasi_snapshot_preview1" "sched_yield" (func (result i32))) (func (loop $l (br_if $l (i32.const 0)))))`,
+		`(module (import "env" "noop" (func (param i32 i32) (result i32))) (func (export "f") (block $b (loop $l (br_table $b $l (i32.const 0))))))`,
+	} {
+		f.Add(wat2wasm(f, src))
+	}
+	ctx := context.Background()
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().WithCoreFeatures(api.CoreFeaturesV2|experimental.CoreFeaturesTailCall))
+	f.Cleanup(func() { r.Close(ctx) })
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := Instrument(in, append(SchedYield, Yield{Module: "env", Name: "noop", Args: []uint32{1, 2}})...)
+		if err != nil {
+			return
+		}
+		cm, err := r.CompileModule(ctx, in)
+		if err != nil {
+			return
+		}
+		cm.Close(ctx)
+		cm, err = r.CompileModule(ctx, out)
+		if err != nil {
+			t.Fatalf("valid module invalid after instrumentation: %v", err)
+		}
+		cm.Close(ctx)
+	})
 }
