@@ -53,14 +53,6 @@ func newState() *state {
 	}
 }
 
-// alive reports whether the context exists (not yet deleted).
-func alive(contextID uint32) bool {
-	if _, ok := st.streams[contextID]; ok {
-		return true
-	}
-	_, ok := st.plugins[contextID]
-	return ok
-}
 
 // Reset forgets every context and the registered VM context (native tests).
 func Reset() { st = newState() }
@@ -329,7 +321,7 @@ func OnHttpCallResponse(pluginContextID, token uint32, numHeaders, bodySize, num
 		return
 	}
 	delete(p.httpCallbacks, token)
-	if !alive(c.caller) {
+	if _, alive := RootContextID(c.caller); !alive {
 		return
 	}
 	st.activeContext = c.caller
@@ -348,7 +340,7 @@ func OnRedisCallResponse(pluginContextID, token uint32, status, responseSize int
 		return
 	}
 	delete(p.redisCallbacks, token)
-	if !alive(c.caller) {
+	if _, alive := RootContextID(c.caller); !alive {
 		return
 	}
 	st.activeContext = c.caller
