@@ -21,8 +21,10 @@ const MaxGap = 4096
 
 // Merge returns wasm with consecutive active data segments of memory 0
 // whose gap is at most MaxGap merged, and how many segments were saved. A
-// module it does not rewrite safely (passive segments, offsets that are not
-// a plain i32.const, overlapping segments, or bytes it cannot decode) is returned as it is, with 0.
+// module it does not rewrite safely (a data count section, which code
+// naming segments needs; passive segments; offsets that are not a plain
+// i32.const; overlapping segments; bytes it cannot decode) is returned as
+// it is, with 0.
 func Merge(wasm []byte) ([]byte, int) {
 	secs, err := wasmbin.Split(wasm)
 	if err != nil {
@@ -30,8 +32,13 @@ func Merge(wasm []byte) ([]byte, int) {
 	}
 	di := -1
 	for i, s := range secs {
-		if s.ID == wasmbin.SectionData {
+		switch s.ID {
+		case wasmbin.SectionData:
 			di = i
+		case wasmbin.SectionDataCnt:
+			// Code may name segments (memory.init, data.drop): their
+			// indices must stay.
+			return wasm, 0
 		}
 	}
 	if di < 0 {
@@ -88,11 +95,6 @@ func Merge(wasm []byte) ([]byte, int) {
 	out := make([]wasmbin.RawSection, len(secs))
 	copy(out, secs)
 	out[di].Body = body
-	for i, s := range out {
-		if s.ID == wasmbin.SectionDataCnt {
-			out[i].Body = wasmbin.AppendU32(nil, uint32(len(runs)))
-		}
-	}
 	return wasmbin.Join(out), len(segs) - len(runs)
 }
 

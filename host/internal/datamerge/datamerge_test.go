@@ -85,6 +85,7 @@ func TestMergeLeavesWhatItCannotRewrite(t *testing.T) {
 		"passive":     `(module (memory 1) (data (i32.const 0) "a") (data "b") (data (i32.const 2) "c") (func (memory.init 1 (i32.const 0) (i32.const 0) (i32.const 1))))`,
 		"global":      `(module (import "env" "g" (global $g i32)) (memory 1) (data (i32.const 0) "a") (data (global.get $g) "b"))`,
 		"overlapping": `(module (memory 1) (data (i32.const 4) "ab") (data (i32.const 5) "c"))`,
+		"data.drop":   `(module (memory 1) (data (i32.const 0) "a") (data (i32.const 2) "b") (func (data.drop 1)))`,
 		"one segment": `(module (memory 1) (data (i32.const 0) "a"))`,
 		"no data":     `(module (memory 1))`,
 	} {
@@ -171,7 +172,11 @@ func TestMergeSortsSegments(t *testing.T) {
 func FuzzMerge(f *testing.F) {
 	f.Add(wat2wasm(f, `(module (memory 1) (data (i32.const 0) "a") (data (i32.const 3) "bc") (data (i32.const 9000) "d"))`))
 	f.Add(wat2wasm(f, `(module (memory 1) (data (i32.const 8) "a") (data (i32.const 0) "b"))`))
+	f.Add(wat2wasm(f, `(module (memory 1) (data (i32.const 0) "a") (data (i32.const 2) "b") (func (data.drop 1)))`))
 	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
+	ctx := context.Background()
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	f.Cleanup(func() { r.Close(ctx) })
 	f.Fuzz(func(t *testing.T, in []byte) {
 		out, saved := Merge(in)
 		if saved == 0 {
@@ -183,5 +188,15 @@ func FuzzMerge(f *testing.F) {
 		if !bytes.Equal(image(t, in), image(t, out)) {
 			t.Fatal("initial memory differs")
 		}
+		cm, err := r.CompileModule(ctx, in)
+		if err != nil {
+			return
+		}
+		cm.Close(ctx)
+		cm, err = r.CompileModule(ctx, out)
+		if err != nil {
+			t.Fatalf("valid module invalid after merging: %v", err)
+		}
+		cm.Close(ctx)
 	})
 }
