@@ -89,8 +89,10 @@ func BenchmarkHigressWorkload(b *testing.B) {
 func BenchmarkHigressWorkloadNative(b *testing.B) {
 	base := reqHeaders()
 	var keys [20]string
+	lat := make(latencies, 0, b.N)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
+		start := time.Now()
 		h := base.Clone()
 		for j := 0; j < 20; j++ {
 			keys[j] = "x-bench-" + strconv.Itoa(j)
@@ -104,7 +106,10 @@ func BenchmarkHigressWorkloadNative(b *testing.B) {
 		for j := 0; j < 20; j++ {
 			h.Del(keys[j])
 		}
+		lat.add(time.Since(start))
 	}
+	b.StopTimer()
+	lat.report(b)
 }
 
 // benchCallback measures one on_request_headers call on a live stream.
