@@ -20,6 +20,7 @@ import (
 	"github.com/wasmgate/wasmgate/host/internal/datamerge"
 	"github.com/wasmgate/wasmgate/host/internal/interrupt"
 	"github.com/wasmgate/wasmgate/host/internal/wasi"
+	"github.com/wasmgate/wasmgate/internal/wasmbin"
 )
 
 // Defaults of EngineConfig.
@@ -369,6 +370,12 @@ var yieldPoints = append(append([]interrupt.Yield(nil), interrupt.SchedYield...)
 )
 
 func (e *Engine) compile(ctx context.Context, wasm []byte, h [32]byte) (*Module, error) {
+	// wazero allocates by the counts a module declares before reading what
+	// they count: a module of a few bytes must not make it allocate
+	// gigabytes.
+	if err := wasmbin.Check(wasm); err != nil {
+		return nil, fmt.Errorf("compile module: malformed: %w", err)
+	}
 	rt, interruptible := e.runtime, false
 	// Fewer data segments: less per-VM memory and a faster instantiation.
 	code, _ := datamerge.Merge(wasm)

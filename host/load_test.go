@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func compileWat(t *testing.T, e *Engine, name string) *Module {
@@ -265,5 +266,21 @@ func TestPoolSizeAndPrewarm(t *testing.T) {
 	}
 	if n != 3 {
 		t.Fatalf("configure ran %d times", n)
+	}
+}
+
+// A module of a few bytes declaring two billion exports is refused at
+// once, before wazero would allocate for all of them.
+func TestLoadImpossibleCounts(t *testing.T) {
+	m := []byte("\x00asm\x01\x00\x00\x00" +
+		"\x01\x0a\x02\x60\x00\x01\x7f\x60\x01\x7f\x01\x7f" + // types
+		"\x07\x05\xff\xff\xff\xff\x07") // exports: 2^31-1 of them in 5 bytes
+	start := time.Now()
+	_, err := testEngine(t).Compile(context.Background(), m)
+	if err == nil || !strings.Contains(err.Error(), "export section: 2147483647 entries cannot fit") {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %v", d)
 	}
 }

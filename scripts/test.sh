@@ -50,6 +50,7 @@ if [ "$fuzztime" != "0" ]; then
 . ./host/internal/interrupt/ FuzzInstrument 100000x
 . ./host/internal/datamerge/ FuzzMerge 100000x
 . ./internal/wasmbin/ FuzzParse 150000x
+. ./internal/wasmbin/ FuzzCheck 60000x
 . ./inspect/ FuzzBytes 70000x
 sdk ./internal/abi/ FuzzDeserializePairs 250000x
 sdk ./internal/jsonx/ FuzzValid 180000x

@@ -34,6 +34,9 @@ func Merge(wasm []byte) ([]byte, int) {
 	for i, s := range secs {
 		switch s.ID {
 		case wasmbin.SectionData:
+			if di >= 0 {
+				return wasm, 0 // two data sections: not a valid module
+			}
 			di = i
 		case wasmbin.SectionDataCnt:
 			// Code may name segments (memory.init, data.drop): their
