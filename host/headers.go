@@ -112,16 +112,19 @@ func (h *HeaderMap) Set(key, value string) {
 // Del removes every entry of key.
 func (h *HeaderMap) Del(key string) { h.del(lower(key)) }
 
-// del removes every entry of the lower-case key, moving only the entries
-// after the first one removed.
+// del removes every entry of the lower-case key.
 func (h *HeaderMap) del(key string) {
-	i := 0
-	for i < len(h.Fields) && h.Fields[i].Key != key {
-		i++
+	for i, f := range h.Fields {
+		if f.Key == key {
+			h.removeFrom(i, key)
+			return
+		}
 	}
-	if i == len(h.Fields) {
-		return
-	}
+}
+
+// removeFrom removes the entries of key from index i on (the first of them
+// is at i), moving only the entries after it.
+func (h *HeaderMap) removeFrom(i int, key string) {
 	out := h.Fields[:i]
 	for _, f := range h.Fields[i+1:] {
 		if f.Key != key {
@@ -199,9 +202,9 @@ func (h *HeaderMap) delBytes(key []byte) {
 		h.Del(string(key))
 		return
 	}
-	for _, f := range h.Fields {
+	for i, f := range h.Fields {
 		if f.Key == string(key) {
-			h.del(f.Key)
+			h.removeFrom(i, f.Key)
 			return
 		}
 	}
