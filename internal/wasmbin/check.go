@@ -30,7 +30,7 @@ func Check(b []byte) error {
 			}
 		case SectionType:
 			err = checkTypes(r)
-		case SectionImport, SectionFunction, SectionTable, SectionMemory, SectionGlobal, SectionExport, 13:
+		case SectionImport, SectionFunction, SectionTable, SectionMemory, SectionGlobal, SectionExport, SectionTag:
 			_, err = r.count("entries")
 		case SectionElement:
 			err = checkElements(r)

@@ -24,6 +24,7 @@ const (
 	SectionCode     = 10
 	SectionData     = 11
 	SectionDataCnt  = 12
+	SectionTag      = 13 // exception handling
 )
 
 // Kind is the kind of an import or export.

@@ -70,16 +70,14 @@ var SchedYield = []Yield{
 	{Module: "wasi_unstable", Name: "sched_yield"},
 }
 
-// Section ids.
 const (
-	secCustom   = 0
-	secType     = 1
-	secImport   = 2
-	secMemory   = 5
-	secGlobal   = 6
-	secExport   = 7
-	secCode     = 10
-	secTag      = 13
+	secCustom   = wasmbin.SectionCustom
+	secType     = wasmbin.SectionType
+	secImport   = wasmbin.SectionImport
+	secGlobal   = wasmbin.SectionGlobal
+	secExport   = wasmbin.SectionExport
+	secCode     = wasmbin.SectionCode
+	secTag      = wasmbin.SectionTag
 	kindGlobal  = 3
 	opLoop      = 0x03
 	opGlobalGet = 0x23
