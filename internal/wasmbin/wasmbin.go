@@ -4,7 +4,6 @@
 package wasmbin
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 )
@@ -118,34 +117,24 @@ var ErrNotWasm = errors.New("not a WebAssembly binary (bad magic or version)")
 
 // Parse reads b. Malformed input gives an error saying where, never a panic.
 func Parse(b []byte) (*Module, error) {
-	if len(b) < 8 || !bytes.Equal(b[:8], magic) {
-		return nil, ErrNotWasm
+	secs, err := Split(b)
+	if err != nil {
+		return nil, err
 	}
 	m := &Module{Custom: map[string][]byte{}}
-	r := &reader{b: b, p: 8}
-	for r.p < len(b) {
-		id, err := r.byte()
-		if err != nil {
-			return nil, err
-		}
-		size, err := r.u32()
-		if err != nil {
-			return nil, fmt.Errorf("section %d size: %w", id, err)
-		}
-		if uint64(r.p)+uint64(size) > uint64(len(b)) {
-			return nil, fmt.Errorf("section %d at offset %d: size %d past end of file", id, r.p, size)
-		}
-		body := &reader{b: b[:r.p+int(size)], p: r.p}
-		r.p += int(size)
-		sec := Section{ID: id, Name: sectionName(id), Size: int(size)}
-		switch id {
+	for _, s := range secs {
+		body := &reader{b: s.Body}
+		sec := Section{ID: s.ID, Name: sectionName(s.ID), Size: len(s.Body)}
+		switch s.ID {
 		case SectionCustom:
 			name, err := body.name()
 			if err != nil {
 				return nil, fmt.Errorf("custom section name: %w", err)
 			}
 			sec.Name = name
-			if name != "name" {
+			if name == "name" {
+				m.readNames(body)
+			} else {
 				m.Custom[name] = body.b[body.p:]
 			}
 		case SectionImport:
@@ -165,9 +154,6 @@ func Parse(b []byte) (*Module, error) {
 			if m.Data, err = readData(body); err != nil {
 				return nil, fmt.Errorf("data section: %w", err)
 			}
-		}
-		if id == SectionCustom && sec.Name == "name" {
-			m.readNames(body)
 		}
 		m.Sections = append(m.Sections, sec)
 	}
