@@ -48,6 +48,11 @@ func Join(secs []RawSection) []byte {
 	return out
 }
 
+// ReadImports decodes the body of an import section.
+func ReadImports(body []byte) ([]Import, error) {
+	return readImports(&reader{b: body})
+}
+
 // ReadData decodes the body of a data section.
 func ReadData(body []byte) ([]DataSegment, error) {
 	return readData(&reader{b: body})

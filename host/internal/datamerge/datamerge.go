@@ -21,10 +21,11 @@ const MaxGap = 4096
 
 // Merge returns wasm with consecutive active data segments of memory 0
 // whose gap is at most MaxGap merged, and how many segments were saved. A
-// module it does not rewrite safely (a data count section, which code
-// naming segments needs; passive segments; offsets that are not a plain
-// i32.const; overlapping segments; bytes it cannot decode) is returned as
-// it is, with 0.
+// module it does not rewrite safely (an imported memory, whose bytes the
+// gaps would overwrite; a data count section, which code naming segments
+// needs; passive segments; offsets that are not a plain i32.const;
+// overlapping segments; bytes it cannot decode) is returned as it is,
+// with 0.
 func Merge(wasm []byte) ([]byte, int) {
 	secs, err := wasmbin.Split(wasm)
 	if err != nil {
@@ -42,6 +43,17 @@ func Merge(wasm []byte) ([]byte, int) {
 			// Code may name segments (memory.init, data.drop): their
 			// indices must stay.
 			return wasm, 0
+		case wasmbin.SectionImport:
+			// An imported memory may hold bytes where the gaps are.
+			imps, err := wasmbin.ReadImports(s.Body)
+			if err != nil {
+				return wasm, 0
+			}
+			for _, imp := range imps {
+				if imp.Kind == wasmbin.KindMemory {
+					return wasm, 0
+				}
+			}
 		}
 	}
 	if di < 0 {

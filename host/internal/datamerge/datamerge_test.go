@@ -82,12 +82,13 @@ func TestMergeKeepsInitialMemory(t *testing.T) {
 
 func TestMergeLeavesWhatItCannotRewrite(t *testing.T) {
 	for name, src := range map[string]string{
-		"passive":     `(module (memory 1) (data (i32.const 0) "a") (data "b") (data (i32.const 2) "c") (func (memory.init 1 (i32.const 0) (i32.const 0) (i32.const 1))))`,
-		"global":      `(module (import "env" "g" (global $g i32)) (memory 1) (data (i32.const 0) "a") (data (global.get $g) "b"))`,
-		"overlapping": `(module (memory 1) (data (i32.const 4) "ab") (data (i32.const 5) "c"))`,
-		"data.drop":   `(module (memory 1) (data (i32.const 0) "a") (data (i32.const 2) "b") (func (data.drop 1)))`,
-		"one segment": `(module (memory 1) (data (i32.const 0) "a"))`,
-		"no data":     `(module (memory 1))`,
+		"passive":         `(module (memory 1) (data (i32.const 0) "a") (data "b") (data (i32.const 2) "c") (func (memory.init 1 (i32.const 0) (i32.const 0) (i32.const 1))))`,
+		"global":          `(module (import "env" "g" (global $g i32)) (memory 1) (data (i32.const 0) "a") (data (global.get $g) "b"))`,
+		"overlapping":     `(module (memory 1) (data (i32.const 4) "ab") (data (i32.const 5) "c"))`,
+		"imported memory": `(module (import "env" "memory" (memory 1)) (data (i32.const 0) "a") (data (i32.const 2) "b"))`,
+		"data.drop":       `(module (memory 1) (data (i32.const 0) "a") (data (i32.const 2) "b") (func (data.drop 1)))`,
+		"one segment":     `(module (memory 1) (data (i32.const 0) "a"))`,
+		"no data":         `(module (memory 1))`,
 	} {
 		in := wat2wasm(t, src)
 		if out, saved := Merge(in); saved != 0 || !bytes.Equal(out, in) {
