@@ -53,7 +53,6 @@ func newState() *state {
 	}
 }
 
-
 // Reset forgets every context and the registered VM context (native tests).
 func Reset() { st = newState() }
 
