@@ -57,6 +57,8 @@ func (k Kind) String() string {
 type Import struct {
 	Module, Name string
 	Kind         Kind
+	// TypeIndex is an imported function's type index.
+	TypeIndex uint32
 }
 
 // Export is one entry of the export section.
@@ -210,10 +212,11 @@ func readImports(r *reader) ([]Import, error) {
 		if err != nil {
 			return nil, fmt.Errorf("import %d: %w", i, err)
 		}
-		if err := r.skipImportDesc(Kind(k)); err != nil {
+		typ, err := r.importDesc(Kind(k))
+		if err != nil {
 			return nil, fmt.Errorf("import %d (%s.%s): %w", i, mod, name, err)
 		}
-		out = append(out, Import{Module: mod, Name: name, Kind: Kind(k)})
+		out = append(out, Import{Module: mod, Name: name, Kind: Kind(k), TypeIndex: typ})
 	}
 	return out, nil
 }
@@ -308,30 +311,31 @@ func (r *reader) limits() error {
 	return nil
 }
 
-func (r *reader) skipImportDesc(k Kind) error {
+// importDesc reads an import's description and returns a function's type
+// index.
+func (r *reader) importDesc(k Kind) (uint32, error) {
 	switch k {
 	case KindFunc:
-		_, err := r.u32()
-		return err
+		return r.u32()
 	case KindTable:
 		if _, err := r.byte(); err != nil {
-			return err
+			return 0, err
 		}
-		return r.limits()
+		return 0, r.limits()
 	case KindMemory:
-		return r.limits()
+		return 0, r.limits()
 	case KindGlobal:
-		if _, err := r.byte(); err != nil {
-			return err
+		if err := r.valtype(); err != nil {
+			return 0, err
 		}
 		_, err := r.byte()
-		return err
+		return 0, err
 	case KindTag:
 		if _, err := r.byte(); err != nil {
-			return err
+			return 0, err
 		}
 		_, err := r.u32()
-		return err
+		return 0, err
 	}
-	return fmt.Errorf("unknown import kind %d", k)
+	return 0, fmt.Errorf("unknown import kind %d", k)
 }

@@ -26,7 +26,7 @@ func TestParseTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Imports) != 1 || m.Imports[0] != (Import{"env", "f", KindFunc}) {
+	if len(m.Imports) != 1 || m.Imports[0] != (Import{Module: "env", Name: "f", Kind: KindFunc}) {
 		t.Fatalf("imports = %+v", m.Imports)
 	}
 	if !m.HasExport("memory") || m.HasExport("f") || !m.HasImport("env", "f") {

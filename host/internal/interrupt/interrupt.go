@@ -243,35 +243,20 @@ type funcImport struct {
 
 // readImports counts the imported globals and lists the imported functions.
 func readImports(body []byte) (uint32, []funcImport, error) {
-	r := &reader{b: body}
-	n := r.u32()
+	imps, err := wasmbin.ReadImports(body)
+	if err != nil {
+		return 0, nil, fmt.Errorf("interrupt: import section: %w", err)
+	}
 	var globals, funcs uint32
 	var fs []funcImport
-	for i := uint32(0); i < n && r.err == nil; i++ {
-		module := string(r.bytes(int(r.u32())))
-		name := string(r.bytes(int(r.u32())))
-		switch kind := r.byte(); kind {
-		case 0: // func: type index
-			fs = append(fs, funcImport{module: module, name: name, index: funcs, typ: r.u32()})
+	for _, imp := range imps {
+		switch imp.Kind {
+		case wasmbin.KindFunc:
+			fs = append(fs, funcImport{module: imp.Module, name: imp.Name, index: funcs, typ: imp.TypeIndex})
 			funcs++
-		case 1: // table: reftype, limits
-			r.byte()
-			r.limits()
-		case 2: // memory: limits
-			r.limits()
-		case 3: // global: valtype, mutability
-			r.valtype()
-			r.byte()
+		case wasmbin.KindGlobal:
 			globals++
-		case 4: // tag: attribute, type index
-			r.byte()
-			r.u32()
-		default:
-			return 0, nil, fmt.Errorf("interrupt: import section: unknown kind %d", kind)
 		}
-	}
-	if r.err != nil {
-		return 0, nil, fmt.Errorf("interrupt: import section: %w", r.err)
 	}
 	return globals, fs, nil
 }
