@@ -85,11 +85,10 @@ func TestReloadUnderLoad(t *testing.T) {
 	g := startGateway(t, src)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	watchDone := make(chan struct{})
-	go func() {
-		defer close(watchDone)
-		_ = g.gw.Watch(ctx, src, src.Load())
-	}()
+	watchDone, err := g.gw.StartWatch(ctx, src, src.Load())
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer func() { cancel(); <-watchDone }()
 
 	var failures, total, v2seen atomic.Int64

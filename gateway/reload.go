@@ -56,11 +56,21 @@ func (gw *Server) LoadAndApply(ctx context.Context, src Source) (*config.Result,
 // configuration stays. It returns when ctx ends. extra lists more paths to
 // watch (files or directories).
 func (gw *Server) Watch(ctx context.Context, src Source, first *config.Result, extra ...string) error {
-	w, err := fsnotify.NewWatcher()
+	done, err := gw.StartWatch(ctx, src, first, extra...)
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	return <-done
+}
+
+// StartWatch is Watch in the background: the files are watched when it
+// returns, so a change made after that is never missed. The channel gets
+// Watch's result when ctx ends.
+func (gw *Server) StartWatch(ctx context.Context, src Source, first *config.Result, extra ...string) (<-chan error, error) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, err
+	}
 	watched := map[string]bool{}
 	files := map[string]bool{}
 	update := func(res *config.Result) {
@@ -83,6 +93,15 @@ func (gw *Server) Watch(ctx context.Context, src Source, first *config.Result, e
 		}
 	}
 	update(first)
+	done := make(chan error, 1)
+	go func() {
+		defer w.Close()
+		done <- gw.watchLoop(ctx, src, w, files, update)
+	}()
+	return done, nil
+}
+
+func (gw *Server) watchLoop(ctx context.Context, src Source, w *fsnotify.Watcher, files map[string]bool, update func(*config.Result)) error {
 	var timer *time.Timer
 	var fire <-chan time.Time
 	for {

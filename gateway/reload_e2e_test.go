@@ -52,11 +52,10 @@ spec:
 	src := dataDirSource(dir)
 	g := startGateway(t, src)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = g.gw.Watch(ctx, src, src.Load(), filepath.Join(dir, "wasmplugins"))
-	}()
+	done, err := g.gw.StartWatch(ctx, src, src.Load(), filepath.Join(dir, "wasmplugins"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer func() { cancel(); <-done }()
 
 	for host, want := range map[string]string{"a.local": "A1", "b.local": "B1"} {

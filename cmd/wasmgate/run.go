@@ -212,15 +212,15 @@ func runGateway(parent context.Context, o runOptions) error {
 			return err
 		}
 	}
+	// The watch is in place before the source rebuilder can write a new
+	// module, so no rebuild is missed.
+	if !o.noWatch || dev != nil {
+		if _, err := gw.StartWatch(ctx, src, first, extra...); err != nil {
+			log.Error("file watching not started", "error", err)
+		}
+	}
 	if dev != nil {
 		go dev.run(ctx)
-	}
-	if !o.noWatch || dev != nil {
-		go func() {
-			if err := gw.Watch(ctx, src, first, extra...); err != nil {
-				log.Error("file watching stopped", "error", err)
-			}
-		}()
 	}
 	<-ctx.Done()
 	log.Info("shutting down: draining in-flight requests")
