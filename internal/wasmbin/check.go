@@ -29,7 +29,7 @@ func Check(b []byte) error {
 				err = checkNames(r)
 			}
 		case SectionType:
-			err = checkTypes(r)
+			_, _, err = ReadTypes(s.Body)
 		case SectionImport, SectionFunction, SectionTable, SectionMemory, SectionGlobal, SectionExport, SectionTag:
 			_, err = r.count("entries")
 		case SectionElement:
@@ -79,32 +79,52 @@ func (r *reader) valtype() error {
 	return err
 }
 
-func checkTypes(r *reader) error {
+// FuncType is a function type: the value types of its parameters and
+// results (a typed reference is kept as its first byte).
+type FuncType struct {
+	Params, Results []byte
+}
+
+// ReadTypes decodes the body of a type section. It stops at the first type
+// that is not a plain function type (the GC proposal's recursive and sub
+// types) and returns the types before it with complete false.
+func ReadTypes(body []byte) (types []FuncType, complete bool, err error) {
+	r := &reader{b: body}
 	n, err := r.count("types")
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 	for i := uint32(0); i < n; i++ {
 		form, err := r.byte()
 		if err != nil {
-			return err
+			return nil, false, err
 		}
 		if form != 0x60 {
-			return nil // recursive and sub types: not decoded further
+			return types, false, nil
 		}
-		for _, what := range []string{"parameters", "results"} {
-			k, err := r.count(what)
+		var t FuncType
+		for _, list := range []struct {
+			what string
+			vals *[]byte
+		}{{"parameters", &t.Params}, {"results", &t.Results}} {
+			k, err := r.count(list.what)
 			if err != nil {
-				return fmt.Errorf("type %d: %w", i, err)
+				return nil, false, fmt.Errorf("type %d: %w", i, err)
 			}
 			for j := uint32(0); j < k; j++ {
-				if err := r.valtype(); err != nil {
-					return fmt.Errorf("type %d: %w", i, err)
+				if r.p >= len(r.b) {
+					return nil, false, fmt.Errorf("type %d: %w", i, errEOF)
 				}
+				c := r.b[r.p]
+				if err := r.valtype(); err != nil {
+					return nil, false, fmt.Errorf("type %d: %w", i, err)
+				}
+				*list.vals = append(*list.vals, c)
 			}
 		}
+		types = append(types, t)
 	}
-	return nil
+	return types, true, nil
 }
 
 func checkCode(r *reader) error {

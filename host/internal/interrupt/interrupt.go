@@ -101,11 +101,15 @@ func Instrument(wasm []byte, yields ...Yield) ([]byte, error) {
 	// Index of the new globals: imported globals, then defined ones.
 	var importedGlobals, definedGlobals uint32
 	var imports []funcImport
-	var types [][2][]byte
+	var types []wasmbin.FuncType
 	for _, s := range secs {
 		switch s.ID {
 		case secType:
-			types = parseTypes(s.Body)
+			// A type section in a form wasmbin does not read (the GC
+			// proposal's recursive types) offers no yield point.
+			if ts, complete, err := wasmbin.ReadTypes(s.Body); err == nil && complete {
+				types = ts
+			}
 		case secImport:
 			n, fs, err := readImports(s.Body)
 			if err != nil {
@@ -261,54 +265,24 @@ func readImports(body []byte) (uint32, []funcImport, error) {
 	return globals, fs, nil
 }
 
-// parseTypes returns the parameter and result types of each function type,
-// or nil (no type usable as a yield point) for a type section in a form
-// it does not read, such as the GC proposal's recursive types.
-func parseTypes(body []byte) [][2][]byte {
-	r := &reader{b: body}
-	n := r.u32()
-	var ts [][2][]byte
-	for i := uint32(0); i < n && r.err == nil; i++ {
-		if r.byte() != 0x60 {
-			return nil
-		}
-		var t [2][]byte
-		for j := 0; j < 2 && r.err == nil; j++ {
-			k := r.u32()
-			for m := uint32(0); m < k && r.err == nil; m++ {
-				c := r.byte()
-				if c == 0x63 || c == 0x64 {
-					r.leb(5)
-				}
-				t[j] = append(t[j], c)
-			}
-		}
-		ts = append(ts, t)
-	}
-	if r.err != nil {
-		return nil
-	}
-	return ts
-}
-
 // pickYield finds the first candidate the module imports with i32
 // parameters matching its arguments and at most one result.
-func pickYield(yields []Yield, imports []funcImport, types [][2][]byte) (index uint32, args []uint32, results int, ok bool) {
+func pickYield(yields []Yield, imports []funcImport, types []wasmbin.FuncType) (index uint32, args []uint32, results int, ok bool) {
 	for _, y := range yields {
 		for _, f := range imports {
 			if f.module != y.Module || f.name != y.Name || uint64(f.typ) >= uint64(len(types)) {
 				continue
 			}
 			t := types[f.typ]
-			if len(t[0]) != len(y.Args) || len(t[1]) > 1 {
+			if len(t.Params) != len(y.Args) || len(t.Results) > 1 {
 				continue
 			}
 			allI32 := true
-			for _, p := range t[0] {
+			for _, p := range t.Params {
 				allI32 = allI32 && p == 0x7f
 			}
 			if allI32 {
-				return f.index, y.Args, len(t[1]), true
+				return f.index, y.Args, len(t.Results), true
 			}
 		}
 	}
