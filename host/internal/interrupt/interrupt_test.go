@@ -14,8 +14,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
-
-	"github.com/wasmgate/wasmgate/internal/wasmbin"
+	"github.com/wasmgate/wasmgate/internal/testwasm"
 )
 
 func wat2wasm(t testing.TB, src string) []byte {
@@ -296,18 +295,6 @@ func FuzzInstrument(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if wasmbin.Check(in) != nil {
-			return // the engine refuses it before compiling
-		}
-		cm, err := r.CompileModule(ctx, in)
-		if err != nil {
-			return
-		}
-		cm.Close(ctx)
-		cm, err = r.CompileModule(ctx, out)
-		if err != nil {
-			t.Fatalf("valid module invalid after instrumentation: %v", err)
-		}
-		cm.Close(ctx)
+		testwasm.StaysValid(t, r, "instrumentation", in, out)
 	})
 }
