@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wasmgate/wasmgate/host/internal/wasi"
+	"github.com/wasmgate/wasmgate/internal/testwasm"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
 )
 
@@ -124,18 +125,7 @@ func TestSpinningProxyModuleDoesNotBlockGC(t *testing.T) {
 	for v.callStart.Load() == 0 {
 		runtime.Gosched()
 	}
-	gcDone := make(chan struct{})
-	go func() {
-		for i := 0; i < 20; i++ {
-			runtime.GC()
-		}
-		close(gcDone)
-	}()
-	select {
-	case <-gcDone:
-	case <-time.After(30 * time.Second):
-		t.Fatal("garbage collections did not complete while the module spun")
-	}
+	testwasm.CollectsGarbage(t, "the module spun")
 	v.intr.Set(1)
 	select {
 	case r := <-done:

@@ -1,5 +1,6 @@
 // Package testwasm builds plugin packages of this repository into wasm
-// modules for tests, caching each build by the hash of its sources.
+// modules for tests, caching each build by the hash of its sources, and
+// holds checks the engine's tests share.
 package testwasm
 
 import (

@@ -162,18 +162,7 @@ func TestSpinningLoopDoesNotBlockGC(t *testing.T) {
   (func (export "spin") (loop $l (br $l))))`)
 	stopSpin(t, m, func() {
 		until(func() bool { return yields.Load() > 0 })()
-		gcDone := make(chan struct{})
-		go func() {
-			for i := 0; i < 20; i++ {
-				runtime.GC()
-			}
-			close(gcDone)
-		}()
-		select {
-		case <-gcDone:
-		case <-time.After(30 * time.Second):
-			t.Fatal("garbage collections did not complete while the loop spun")
-		}
+		testwasm.CollectsGarbage(t, "the loop spun")
 	})
 }
 

@@ -2,7 +2,9 @@ package testwasm
 
 import (
 	"context"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
@@ -28,4 +30,23 @@ func StaysValid(t testing.TB, r wazero.Runtime, what string, in, out []byte) {
 		t.Fatalf("valid module invalid after %s: %v", what, err)
 	}
 	cm.Close(ctx)
+}
+
+// CollectsGarbage fails t unless 20 garbage collections complete within 30
+// seconds: a goroutine running wasm code that never reaches Go code would
+// hold them up.
+func CollectsGarbage(t testing.TB, while string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		for i := 0; i < 20; i++ {
+			runtime.GC()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("garbage collections did not complete while %s", while)
+	}
 }
