@@ -189,6 +189,8 @@ func FuzzMerge(f *testing.F) {
 		if !bytes.Equal(image(t, in), image(t, out)) {
 			t.Fatal("initial memory differs")
 		}
-		testwasm.StaysValid(t, r, "merging", in, out)
+		if wasmbin.Check(in) == nil { // the engine refuses the others before compiling
+			testwasm.StaysValid(t, r, "merging", in, out)
+		}
 	})
 }
