@@ -3,6 +3,7 @@ package config
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Phase is a WasmPlugin's filter-chain insertion point. The values are those of the
@@ -200,7 +201,14 @@ type Plugin struct {
 	Configuration []byte
 	// VMConfiguration is what proxy_on_vm_start reads (Envoy `vm_config.configuration`).
 	VMConfiguration []byte
-	Origin          Origin
+	// StartTimeout, when set, is the CPU deadline of each of the plugin's start-up calls
+	// (start functions, proxy_on_vm_start, proxy_on_configure) instead of the gateway's
+	// --start-timeout; negative means none.
+	StartTimeout time.Duration
+	// MemoryLimit, when set, is the linear memory in bytes one of the plugin's VMs may use
+	// before it is replaced, instead of the gateway's --vm-memory-limit.
+	MemoryLimit uint64
+	Origin      Origin
 }
 
 // Key identifies the plugin within a chain: "namespace/name", or just the name without a

@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/wasmgate/wasmgate/host"
+	"github.com/wasmgate/wasmgate/internal/redisbridge"
 )
 
 // calloutBodyLimit is the largest callout response the gateway buffers;
@@ -19,7 +21,38 @@ const calloutBodyLimit = 4 << 20
 // cluster. Connection failures and timeouts come back as the responses
 // Envoy's router generates (503 and 504).
 func (gw *Server) HTTPCall(req *host.CalloutRequest, done func(*host.CalloutResponse)) error {
-	up := gw.cluster(req.Cluster)
+	return gw.httpCall(gw.cluster(req.Cluster), req, done)
+}
+
+// clusterView is the snapshot whose clusters a plugin's callouts reach: the
+// snapshot being built while the plugin starts (so proxy_http_call and
+// proxy_redis_init work from on_configure on first load), then each
+// snapshot that runs the plugin once it is swapped in.
+type clusterView struct {
+	gw   *Server
+	snap atomic.Pointer[snapshot]
+}
+
+func (c *clusterView) cluster(name string) *upstream {
+	if s := c.snap.Load(); s != nil {
+		return s.clusters[name]
+	}
+	return nil
+}
+
+// HTTPCall implements host.HTTPCaller against the view's clusters.
+func (c *clusterView) HTTPCall(req *host.CalloutRequest, done func(*host.CalloutResponse)) error {
+	return c.gw.httpCall(c.cluster(req.Cluster), req, done)
+}
+
+func (c *clusterView) redisDial(name string) redisbridge.DialFunc {
+	if u := c.cluster(name); u != nil {
+		return u.dial
+	}
+	return nil
+}
+
+func (gw *Server) httpCall(up *upstream, req *host.CalloutRequest, done func(*host.CalloutResponse)) error {
 	if up == nil {
 		return host.ErrUnknownCluster
 	}

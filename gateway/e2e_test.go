@@ -57,14 +57,18 @@ type testGateway struct {
 	logs  *logBuffer
 }
 
-func startGateway(t *testing.T, src Source) *testGateway {
+func startGateway(t *testing.T, src Source, opts ...func(*Options)) *testGateway {
 	t.Helper()
 	logs := &logBuffer{}
 	level := &slog.LevelVar{}
 	level.Set(slog.LevelDebug)
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: level}))
 	ctx := context.Background()
-	gw, err := New(ctx, Options{Logger: log, LogLevel: level, Listen: "127.0.0.1:0", PoolSize: 2, CacheDir: testCacheDir(t)})
+	o := Options{Logger: log, LogLevel: level, Listen: "127.0.0.1:0", PoolSize: 2, CacheDir: testCacheDir(t)}
+	for _, f := range opts {
+		f(&o)
+	}
+	gw, err := New(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,8 @@ type pluginRuntime struct {
 	// changes: module digest, configuration, environment, fail strategy.
 	identity string
 	hp       *host.Plugin
+	// view holds the snapshot whose clusters hp's callouts reach.
+	view     *clusterView
 	digest   string
 	source   string
 	loadedAt time.Time
@@ -57,15 +59,18 @@ func (p *pluginRuntime) state() string {
 // pluginLoader loads modules and starts plugins for a new snapshot, reusing
 // the plugins of the running one that did not change.
 type pluginLoader struct {
-	gw      *Server
-	ctx     context.Context
+	gw  *Server
+	ctx context.Context
+	// next is the snapshot being built: its clusters serve the callouts of
+	// the plugins started for it.
+	next    *snapshot
 	current map[string]*pluginRuntime // by identity
 	byKey   map[string]*pluginRuntime // previous version by plugin key
 	created []*pluginRuntime
 }
 
-func (gw *Server) newPluginLoader(ctx context.Context, prev *snapshot) *pluginLoader {
-	l := &pluginLoader{gw: gw, ctx: ctx, current: map[string]*pluginRuntime{}, byKey: map[string]*pluginRuntime{}}
+func (gw *Server) newPluginLoader(ctx context.Context, prev, next *snapshot) *pluginLoader {
+	l := &pluginLoader{gw: gw, ctx: ctx, next: next, current: map[string]*pluginRuntime{}, byKey: map[string]*pluginRuntime{}}
 	if prev != nil {
 		for _, p := range prev.plugins {
 			if p.hp != nil {
@@ -124,7 +129,7 @@ func (l *pluginLoader) failed(pc config.Plugin, err error) *pluginRuntime {
 }
 
 func (l *pluginLoader) start(pc config.Plugin, wasm []byte) (*pluginRuntime, error) {
-	mod, err := l.gw.engine.Compile(l.ctx, wasm)
+	mod, err := l.gw.engine.CompileNamed(l.ctx, pc.Key(), wasm)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +147,8 @@ func (l *pluginLoader) start(pc config.Plugin, wasm []byte) (*pluginRuntime, err
 		strategy = host.FailOpen
 	}
 	level := l.gw.pluginLogLevel()
+	view := &clusterView{gw: l.gw}
+	view.snap.Store(l.next)
 	hp, err := l.gw.engine.NewPlugin(l.ctx, mod, host.PluginConfig{
 		Name:            pc.LogName(),
 		RootID:          pc.RootID,
@@ -152,15 +159,16 @@ func (l *pluginLoader) start(pc config.Plugin, wasm []byte) (*pluginRuntime, err
 		FailStrategy:    strategy,
 		PoolSize:        l.gw.opts.PoolSize,
 		LogLevel:        &level,
-		HTTP:            l.gw,
-		Redis:           l.gw.redis,
+		HTTP:            view,
+		Redis:           l.gw.redis.View(view.redisDial),
 		Properties:      host.PropertyFunc(l.gw.rootProperty),
+		StartTimeout:    pc.StartTimeout,
 	})
 	if err != nil {
 		return nil, err
 	}
 	l.gw.log.Info("plugin loaded", "plugin", pc.Key(), "abi", mod.ABI().String(), "vms", hp.VMCount())
-	return &pluginRuntime{cfg: pc, hp: hp, loadedAt: time.Now()}, nil
+	return &pluginRuntime{cfg: pc, hp: hp, view: view, loadedAt: time.Now()}, nil
 }
 
 // abandon closes plugins started for a snapshot that was not applied.
@@ -180,6 +188,8 @@ func identity(pc config.Plugin, digest string) string {
 	w(string(pc.Configuration))
 	w(string(pc.VMConfiguration))
 	w(pc.FailStrategy.String())
+	w(pc.StartTimeout.String())
+	w(fmt.Sprint(pc.MemoryLimit))
 	keys := make([]string, 0, len(pc.Env))
 	for k := range pc.Env {
 		keys = append(keys, k)

@@ -42,8 +42,14 @@ type Options struct {
 	ModuleCacheDir string
 	// PluginLogLevel is the initial plugin log level (default info).
 	PluginLogLevel *types.LogLevel
-	// CallTimeout is the CPU deadline of one plugin callback (0: the engine's default).
+	// CallTimeout is the CPU deadline of one plugin callback (0: the engine's
+	// default, negative: none).
 	CallTimeout time.Duration
+	// StartTimeout is the CPU deadline of each start-up call of a plugin VM
+	// (start functions, proxy_on_vm_start, proxy_on_configure; 0: the
+	// engine's default of 60 s, negative: none). A plugin's own
+	// config.Plugin.StartTimeout takes precedence.
+	StartTimeout time.Duration
 	// LogLevel, when set, is the level of Logger's handler; the admin API's
 	// POST /logging?gateway=LEVEL changes it.
 	LogLevel *slog.LevelVar
@@ -100,7 +106,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		level = *opts.PluginLogLevel
 	}
 	gw.logLevel.Store(int32(level))
-	engine, err := host.NewEngine(ctx, host.EngineConfig{CacheDir: opts.CacheDir, Logger: log, CallTimeout: opts.CallTimeout})
+	engine, err := host.NewEngine(ctx, host.EngineConfig{CacheDir: opts.CacheDir, Logger: log, CallTimeout: opts.CallTimeout, StartTimeout: opts.StartTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("start engine: %w", err)
 	}
@@ -156,7 +162,7 @@ func (gw *Server) Apply(ctx context.Context, cfg *config.Config, problems []stri
 		}
 		next.clusters[c.Name] = u
 	}
-	loader := gw.newPluginLoader(ctx, prev)
+	loader := gw.newPluginLoader(ctx, prev, next)
 	for _, lc := range cfg.Listeners {
 		lr := &listenerRuntime{cfg: lc}
 		for _, vh := range lc.VirtualHosts {
@@ -185,6 +191,11 @@ func (gw *Server) Apply(ctx context.Context, cfg *config.Config, problems []stri
 	}
 	gw.version = next.version
 	gw.problems = problems
+	for _, p := range next.plugins {
+		if p.view != nil {
+			p.view.snap.Store(next)
+		}
+	}
 	gw.snap.Store(next)
 	if prev != nil {
 		done := prev.retire()

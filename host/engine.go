@@ -26,6 +26,7 @@ import (
 // Defaults of EngineConfig.
 const (
 	DefaultCallTimeout      = time.Second
+	DefaultStartTimeout     = 60 * time.Second
 	DefaultMemoryLimitPages = 16384 // 1 GiB, cpp-host's maximum
 )
 
@@ -47,6 +48,13 @@ type EngineConfig struct {
 	// decrement and a branch per loop iteration; see
 	// host/internal/interrupt).
 	CallTimeout time.Duration
+	// StartTimeout is the CPU deadline of each start-up call of a VM:
+	// _initialize, _start or main, and the root context's
+	// proxy_on_context_create, proxy_on_vm_start and proxy_on_configure,
+	// where plugins parse and compile their configuration. Zero means
+	// DefaultStartTimeout; a negative value disables it.
+	// PluginConfig.StartTimeout overrides it per plugin.
+	StartTimeout time.Duration
 	// MemoryLimitPages caps each VM's linear memory in 64 KiB pages
 	// (0: DefaultMemoryLimitPages).
 	MemoryLimitPages uint32
@@ -103,6 +111,9 @@ func NewEngine(ctx context.Context, cfg EngineConfig) (*Engine, error) {
 	}
 	if cfg.CallTimeout == 0 {
 		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.StartTimeout == 0 {
+		cfg.StartTimeout = DefaultStartTimeout
 	}
 	if cfg.MemoryLimitPages == 0 {
 		cfg.MemoryLimitPages = DefaultMemoryLimitPages
@@ -213,6 +224,10 @@ func (e *Engine) Close(ctx context.Context) error {
 	return err
 }
 
+// deadlines reports whether any CPU deadline applies (the modules then
+// carry the interrupt flag and VMs are watched).
+func (e *Engine) deadlines() bool { return e.cfg.CallTimeout > 0 || e.cfg.StartTimeout > 0 }
+
 // Metrics returns a snapshot of every metric plugins defined, in definition
 // order.
 func (e *Engine) Metrics() []Metric { return e.metrics.snapshot() }
@@ -318,6 +333,16 @@ func (e *Engine) CompileFile(ctx context.Context, path string) (*Module, error) 
 // Engine (and once per machine with the disk cache); concurrent calls for
 // the same bytes wait for one compilation.
 func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
+	return e.CompileNamed(ctx, "", wasm)
+}
+
+// compileProgressAfter is how long a compilation runs before it is logged.
+var compileProgressAfter = time.Second
+
+// CompileNamed is Compile for a module the logs call name: a compilation
+// that takes longer than a second is logged when it passes that second
+// and again when it ends, with its duration.
+func (e *Engine) CompileNamed(ctx context.Context, name string, wasm []byte) (*Module, error) {
 	h := sha256.Sum256(wasm)
 	e.mu.Lock()
 	if e.closed {
@@ -337,7 +362,18 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	e.modules[h] = ent
 	e.mu.Unlock()
 
+	start := time.Now()
+	size := fmt.Sprintf("%.1f MB", float64(len(wasm))/1e6)
+	logged := make(chan struct{})
+	t := time.AfterFunc(compileProgressAfter, func() {
+		e.log.Info(fmt.Sprintf("compiling %s (%s)…", name, size), "module", name, "size", size)
+		close(logged)
+	})
 	ent.mod, ent.err = e.compile(ctx, wasm, h)
+	if !t.Stop() {
+		<-logged
+		e.log.Info(fmt.Sprintf("compiled %s in %s", name, time.Since(start).Round(time.Millisecond)), "module", name, "size", size, "error", ent.err)
+	}
 	close(ent.done)
 	if ent.err != nil {
 		e.mu.Lock()
@@ -379,7 +415,7 @@ func (e *Engine) compile(ctx context.Context, wasm []byte, h [32]byte) (*Module,
 	rt, interruptible := e.runtime, false
 	// Fewer data segments: less per-VM memory and a faster instantiation.
 	code, _ := datamerge.Merge(wasm)
-	if e.cfg.CallTimeout > 0 {
+	if e.deadlines() {
 		if inst, err := interrupt.Instrument(code, yieldPoints...); err == nil {
 			code, interruptible = inst, true
 		} else {

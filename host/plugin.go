@@ -60,6 +60,9 @@ type PluginConfig struct {
 	// BufferLimit is the body buffer limit per direction (default 1 MiB);
 	// exceeding it answers 413 (request) or 500 (response).
 	BufferLimit int
+	// StartTimeout overrides EngineConfig.StartTimeout for this plugin's
+	// start-up calls (0: the engine's; negative: none).
+	StartTimeout time.Duration
 	// ReloadBackoff is the delay before a failed VM is replaced; it doubles
 	// on consecutive failures up to 32 times and resets after a stream
 	// completes on a healthy VM (default 1 s, timed by the engine's Clock).
@@ -75,6 +78,8 @@ type Plugin struct {
 	log   *slog.Logger
 	env   []string
 	level atomic.Int32
+	// startTimeout is the deadline of each start-up call (0: none).
+	startTimeout time.Duration
 
 	mu          sync.Mutex
 	vms         []*vm // serving VMs
@@ -117,6 +122,15 @@ func (e *Engine) NewPlugin(ctx context.Context, mod *Module, cfg PluginConfig) (
 		live:    map[*vm]struct{}{},
 		timers:  map[Timer]struct{}{},
 		changed: make(chan struct{}),
+	}
+	switch {
+	case cfg.StartTimeout > 0:
+		p.startTimeout = cfg.StartTimeout
+	case cfg.StartTimeout == 0 && e.cfg.StartTimeout > 0:
+		p.startTimeout = e.cfg.StartTimeout
+	}
+	if !e.deadlines() {
+		p.startTimeout = 0 // modules carry no interrupt flag
 	}
 	lvl := types.LogLevelInfo
 	if cfg.LogLevel != nil {

@@ -171,7 +171,7 @@ func newVM(ctx context.Context, p *Plugin, seq uint64) (*vm, error) {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	v.mod = mod
-	if e.cfg.CallTimeout > 0 {
+	if e.deadlines() {
 		// The interrupt flag lets the watchdog stop a call that loops
 		// (see host/internal/interrupt); without it (a module the
 		// instrumentation could not decode) wazero's context checks do.
@@ -249,7 +249,7 @@ func (v *vm) start() error {
 				v.stack[i] = args[i]
 			}
 		}
-		_, err := v.callTop(cbStart, 0, f, n, v.e.startTimeout())
+		_, err := v.callTop(cbStart, 0, f, n, v.p.startTimeout)
 		if err != nil {
 			return fmt.Errorf("start function %s: %w", name, err)
 		}
@@ -279,13 +279,13 @@ func (v *vm) startRoot() error {
 	v.nextID = v.rootID
 	if f := v.f.onContextCreate; f != nil {
 		v.stack[0], v.stack[1] = uint64(v.rootID), 0
-		if _, err := v.callTop(cbContextCreate, v.rootID, f, 2, v.e.cfg.CallTimeout); err != nil {
+		if _, err := v.callTop(cbContextCreate, v.rootID, f, 2, v.p.startTimeout); err != nil {
 			return fmt.Errorf("proxy_on_context_create(root): %w", err)
 		}
 	}
 	if f := v.f.onVMStart; f != nil {
 		v.stack[0], v.stack[1] = uint64(v.rootID), uint64(len(v.p.cfg.VMConfiguration))
-		r, err := v.callTop(cbVMStart, v.rootID, f, 2, v.e.cfg.CallTimeout)
+		r, err := v.callTop(cbVMStart, v.rootID, f, 2, v.p.startTimeout)
 		if err != nil {
 			return fmt.Errorf("proxy_on_vm_start: %w", err)
 		}
@@ -296,7 +296,7 @@ func (v *vm) startRoot() error {
 	if f := v.f.onConfigure; f != nil {
 		v.configBuf = v.p.cfg.Configuration
 		v.stack[0], v.stack[1] = uint64(v.rootID), uint64(len(v.p.cfg.Configuration))
-		r, err := v.callTop(cbConfigure, v.rootID, f, 2, v.e.cfg.CallTimeout)
+		r, err := v.callTop(cbConfigure, v.rootID, f, 2, v.p.startTimeout)
 		v.configBuf = nil
 		if err != nil {
 			return fmt.Errorf("proxy_on_configure: %w", err)
@@ -333,7 +333,11 @@ func (v *vm) callTop(kind cbKind, id uint32, f api.Function, n int, timeout time
 	}
 	v.cb, v.curID, v.effID = prevCB, prevCur, prevEff
 	if err != nil {
-		v.fail(funcName(f), id, err)
+		fn := funcName(f)
+		if v.timedOut.Load() {
+			err = &DeadlineError{Function: fn, Limit: timeout, Start: kind <= cbConfigure, Err: err}
+		}
+		v.fail(fn, id, err)
 		return 0, err
 	}
 	r := v.stack[0]
@@ -348,16 +352,29 @@ func (v *vm) callTop(kind cbKind, id uint32, f api.Function, n int, timeout time
 	return r, nil
 }
 
-func (e *Engine) startTimeout() time.Duration {
-	if e.cfg.CallTimeout <= 0 {
-		return 0
-	}
-	t := 10 * e.cfg.CallTimeout
-	if t < 10*time.Second {
-		t = 10 * time.Second
-	}
-	return t
+// DeadlineError is the error of a call stopped by a CPU deadline: the
+// per-callback deadline (EngineConfig.CallTimeout) or, for start-up calls,
+// the start deadline (EngineConfig.StartTimeout, PluginConfig.StartTimeout).
+type DeadlineError struct {
+	// Function is the export that was running.
+	Function string
+	// Limit is the deadline that ended it.
+	Limit time.Duration
+	// Start: the start deadline (else the per-callback deadline).
+	Start bool
+	// Err is the runtime's error for the stopped call.
+	Err error
 }
+
+func (e *DeadlineError) Error() string {
+	which := "per-callback CPU deadline"
+	if e.Start {
+		which = "start deadline"
+	}
+	return fmt.Sprintf("%s stopped by the %s of %s", e.Function, which, e.Limit)
+}
+
+func (e *DeadlineError) Unwrap() error { return e.Err }
 
 // arm records the start of a top-level call; the engine's watchdog cancels
 // the VM's context when the call outlives d.
@@ -388,9 +405,6 @@ func (v *vm) allocate(ctx context.Context, size uint32) (uint32, error) {
 func (v *vm) fail(fn string, failedID uint32, err error) {
 	if v.failed.Load() {
 		return
-	}
-	if v.timedOut.Load() {
-		err = fmt.Errorf("%w (callback exceeded its %s CPU deadline)", err, v.e.cfg.CallTimeout)
 	}
 	v.failErr = err
 	v.failed.Store(true)
@@ -571,8 +585,10 @@ func (v *vm) WriteFD(fd uint32, msg []byte) {
 	v.p.pluginLog(lvl, string(msg))
 }
 
+// ProcExit is called before proc_exit traps: the VM then fails as after
+// any trap (cpp-host throws from proc_exit).
 func (v *vm) ProcExit(code uint32) {
-	v.log.Warn("wasi proc_exit called; the VM keeps running", "code", code)
+	v.log.Debug("wasi proc_exit called", "code", code)
 }
 
 func (v *vm) Environ() []string { return v.p.env }

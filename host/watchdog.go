@@ -4,7 +4,7 @@ import (
 	"time"
 )
 
-// The watchdog enforces EngineConfig.CallTimeout: one goroutine per engine
+// The watchdog enforces EngineConfig.CallTimeout and the start deadline: one goroutine per engine
 // looks at every VM a few times per deadline and cancels the context of a
 // VM whose current call has run too long: it sets the VM's interrupt flag,
 // which the instrumented module reads every few thousand loop iterations
@@ -24,7 +24,11 @@ func (e *Engine) watch(v *vm) {
 	e.wdVMs[v] = struct{}{}
 	if e.wdStop == nil {
 		e.wdStop = make(chan struct{})
-		interval := e.cfg.CallTimeout / 4
+		d := e.cfg.CallTimeout
+		if d <= 0 || (e.cfg.StartTimeout > 0 && e.cfg.StartTimeout < d) {
+			d = e.cfg.StartTimeout
+		}
+		interval := d / 4
 		if interval < 5*time.Millisecond {
 			interval = 5 * time.Millisecond
 		}

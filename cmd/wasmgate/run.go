@@ -19,6 +19,7 @@ import (
 	"github.com/wasmgate/wasmgate/config/flags"
 	"github.com/wasmgate/wasmgate/config/higress"
 	"github.com/wasmgate/wasmgate/gateway"
+	"github.com/wasmgate/wasmgate/host"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
 )
 
@@ -36,6 +37,8 @@ type runOptions struct {
 	logFormat      string
 	noWatch        bool
 	watchDir       string
+	startTimeout   time.Duration
+	callTimeout    time.Duration
 }
 
 func init() {
@@ -90,10 +93,20 @@ The admin API (default ` + config.DefaultAdmin + `) serves /ready, /config_dump,
 	f.IntVar(&o.poolSize, "vms", 0, "VMs per plugin (default: one per CPU)")
 	f.StringVar(&o.logLevel, "log-level", "info", "gateway log level: debug, info, warn, error")
 	f.StringVar(&o.pluginLogLevel, "plugin-log-level", "info", "plugin (wasm) log level: trace, debug, info, warn, error, critical (warn with --data-dir, as in Higress)")
+	f.DurationVar(&o.startTimeout, "start-timeout", host.DefaultStartTimeout, "CPU deadline of each plugin start-up call (start functions, on_vm_start, on_configure); 0 disables it")
+	f.DurationVar(&o.callTimeout, "call-timeout", host.DefaultCallTimeout, "CPU deadline of each other plugin callback; 0 disables it")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.BoolVar(&o.noWatch, "no-watch", false, "do not reload on file changes")
 	f.StringVar(&o.watchDir, "watch", "", "plugin source folder: build it, run it, and rebuild and reload it on every save")
 	rootCmd.AddCommand(cmd)
+}
+
+// offIfZero maps a flag's 0 ("off") to the engine's negative "none".
+func offIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func parsePluginLevel(s string) (types.LogLevel, error) {
@@ -197,7 +210,8 @@ func runGateway(parent context.Context, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	gw, err := gateway.New(ctx, gateway.Options{Logger: log, LogLevel: logLevel, Listen: o.listen, PoolSize: o.poolSize, PluginLogLevel: &plevel})
+	gw, err := gateway.New(ctx, gateway.Options{Logger: log, LogLevel: logLevel, Listen: o.listen, PoolSize: o.poolSize, PluginLogLevel: &plevel,
+		StartTimeout: offIfZero(o.startTimeout), CallTimeout: offIfZero(o.callTimeout)})
 	if err != nil {
 		return err
 	}

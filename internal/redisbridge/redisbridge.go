@@ -65,8 +65,33 @@ func New(resolve Resolver) *Caller {
 // RedisInit records the credentials and database of a cluster. The cluster
 // string may carry parameters: "outbound|6379||redis.dns?db=1&…".
 func (c *Caller) RedisInit(cluster, username, password string, timeout time.Duration) error {
+	return c.redisInit(c.resolve, cluster, username, password, timeout)
+}
+
+// View is a host.RedisCaller sharing c's settings and connection pools that
+// finds clusters with its own resolver (a plugin started for a configuration
+// not yet serving reaches that configuration's clusters).
+type View struct {
+	c       *Caller
+	resolve Resolver
+}
+
+// View returns a caller that resolves clusters with resolve.
+func (c *Caller) View(resolve Resolver) *View { return &View{c: c, resolve: resolve} }
+
+// RedisInit implements host.RedisCaller.
+func (v *View) RedisInit(cluster, username, password string, timeout time.Duration) error {
+	return v.c.redisInit(v.resolve, cluster, username, password, timeout)
+}
+
+// RedisCall implements host.RedisCaller.
+func (v *View) RedisCall(cluster string, query []byte, done func(reply []byte, err error)) error {
+	return v.c.redisCall(v.resolve, cluster, query, done)
+}
+
+func (c *Caller) redisInit(resolve Resolver, cluster, username, password string, timeout time.Duration) error {
 	name, query, _ := strings.Cut(cluster, "?")
-	if c.resolve(name) == nil {
+	if resolve(name) == nil {
 		return host.ErrUnknownCluster
 	}
 	s := redisSettings{cluster: name, username: username, password: password, timeout: timeout}
@@ -94,7 +119,11 @@ func (c *Caller) RedisInit(cluster, username, password string, timeout time.Dura
 
 // RedisCall sends one RESP-encoded command and delivers the RESP reply.
 func (c *Caller) RedisCall(cluster string, query []byte, done func(reply []byte, err error)) error {
-	dial := c.resolve(cluster)
+	return c.redisCall(c.resolve, cluster, query, done)
+}
+
+func (c *Caller) redisCall(resolve Resolver, cluster string, query []byte, done func(reply []byte, err error)) error {
+	dial := resolve(cluster)
 	if dial == nil {
 		return host.ErrUnknownCluster
 	}

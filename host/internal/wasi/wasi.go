@@ -1,7 +1,7 @@
 // Package wasi provides the WASI host modules (wasi_snapshot_preview1 and
 // wasi_unstable) with the behaviour proxy-wasm plugins observe in Envoy:
 // fd_write on fd 1 and 2 goes to the plugin log, poll_oneoff never sleeps,
-// proc_exit only logs, there is no filesystem, the environment comes only
+// proc_exit traps, there is no filesystem, the environment comes only
 // from the VM configuration, clocks are real (or the embedder's), and
 // random_get is limited to 64 KiB per call.
 //
@@ -16,6 +16,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
 )
 
 // Module names under which the functions are registered.
@@ -42,7 +43,8 @@ const MaxRandom = 64 << 10
 type Host interface {
 	// WriteFD receives one fd_write to fd 1 or 2 (trailing newline removed).
 	WriteFD(fd uint32, msg []byte)
-	// ProcExit is told about a proc_exit call; the call then returns.
+	// ProcExit is told about a proc_exit call; the call then traps with a
+	// sys.ExitError, as an exit ends the instance.
 	ProcExit(code uint32)
 	// Environ returns the environment as KEY=VALUE strings.
 	Environ() []string
@@ -262,6 +264,8 @@ func export(b wazero.HostModuleBuilder, lookup Lookup, preview1 bool) {
 		if h := lookup(ctx); h != nil {
 			h.ProcExit(uint32(s[0]))
 		}
+		// The call ends here: the module cannot go on after exiting.
+		panic(sys.NewExitError(uint32(s[0])))
 	}), ps(1), nil).Export("proc_exit")
 	fn(b, "proc_raise", errno(ErrnoNotsup), ps(1), i32)
 	fn(b, "random_get", func(_ context.Context, m api.Module, s []uint64) {
