@@ -84,6 +84,7 @@ func (gw *Server) httpCall(up *upstream, req *host.CalloutRequest, done func(*ho
 		}
 		hr.Header.Add(f.Key, f.Value)
 	}
+	keepUserAgent(hr.Header)
 	go func() {
 		defer cancel()
 		done(gw.doCallout(ctx, up, hr))
@@ -113,6 +114,14 @@ func (gw *Server) doCallout(ctx context.Context, up *upstream, req *http.Request
 		out.Trailers = headerMapFrom(resp.Trailer)
 	}
 	return out
+}
+
+// keepUserAgent stops Go's client from adding "User-Agent: Go-http-client"
+// to a request without one: Envoy forwards headers as they are.
+func keepUserAgent(h http.Header) {
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = nil
+	}
 }
 
 func syntheticResponse(status int, body string) *host.CalloutResponse {

@@ -488,6 +488,7 @@ func (x *exchange) upstreamRequest(h *host.HeaderMap, it item) (*http.Request, c
 		}
 		req.Header.Add(f.Key, f.Value)
 	}
+	keepUserAgent(req.Header)
 	if t := x.route.cfg.EffectiveTimeout(); t > 0 {
 		req.Header.Set("x-envoy-expected-rq-timeout-ms", strconv.FormatInt(t.Milliseconds(), 10))
 	}

@@ -91,16 +91,10 @@ func (l *pluginLoader) load(pc config.Plugin) *pluginRuntime {
 	}
 	id := identity(pc, digest)
 	if p, ok := l.current[id]; ok {
-		if fetchErr != nil {
-			q := *p
-			q.err = fetchErr
-			return &q
-		}
-		if p.err == nil {
-			return p
-		}
+		// The running plugin serves on; what the identity leaves out
+		// (priority, phase, URL, …) comes from the new configuration.
 		q := *p
-		q.err = nil
+		q.cfg, q.source, q.err = pc, source, fetchErr
 		return &q
 	}
 	rt, err := l.start(pc, bytes)
@@ -147,6 +141,10 @@ func (l *pluginLoader) start(pc config.Plugin, wasm []byte) (*pluginRuntime, err
 		strategy = host.FailOpen
 	}
 	level := l.gw.pluginLogLevel()
+	memLimit := l.gw.opts.VMMemoryLimit
+	if pc.MemoryLimit > 0 {
+		memLimit = pc.MemoryLimit
+	}
 	view := &clusterView{gw: l.gw}
 	view.snap.Store(l.next)
 	hp, err := l.gw.engine.NewPlugin(l.ctx, mod, host.PluginConfig{
@@ -163,6 +161,9 @@ func (l *pluginLoader) start(pc config.Plugin, wasm []byte) (*pluginRuntime, err
 		Redis:           l.gw.redis.View(view.redisDial),
 		Properties:      host.PropertyFunc(l.gw.rootProperty),
 		StartTimeout:    pc.StartTimeout,
+		MemoryLimit:     memLimit,
+		WasmLogger:      l.gw.opts.PluginLogger,
+		LogLimits:       l.gw.opts.PluginLogLimits,
 	})
 	if err != nil {
 		return nil, err

@@ -34,10 +34,12 @@ func newRequestAttributes(r *http.Request, h *host.HeaderMap) *attributes.Reques
 
 // setRoute records the matched route and cluster in a request's attributes.
 func setRoute(a *attributes.Request, r *routeRuntime, c *upstream) {
-	var route, cluster, addr string
-	if r != nil {
-		route = r.cfg.Name
+	if r == nil {
+		a.SetNoRoute()
+		return
 	}
+	var cluster, addr string
+	route := r.cfg.Name
 	if c != nil {
 		cluster = c.cfg.Name
 		if len(c.cfg.Endpoints) > 0 {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -79,4 +80,121 @@ func TestSlowConfigureAndStartDeadline(t *testing.T) {
 			t.Fatalf("%+v", st)
 		}
 	})
+}
+
+// A plugin logging 1 MiB per request is held to its log limits, and the
+// dropped records are counted in /stats/prometheus and /plugins.
+func TestPluginLogFloodCapped(t *testing.T) {
+	t.Parallel()
+	line := strings.Repeat("y", 64<<10)
+	script := `{"request_headers":[{"op":"log","level":2,"msg":"` + line + `","times":16}]}`
+	g := startGateway(t, staticConfig([]config.Plugin{filePlugin("logger", scriptedWasm(t), script)}), onePool)
+	before := len(g.logs.String())
+	for i := 0; i < 10; i++ {
+		if code, _, _ := get(t, g.url+"/get"); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+	}
+	// 10 MiB attempted; the default limits let about 2 MiB (a 2 s burst)
+	// plus 1 MiB/s through.
+	if n := len(g.logs.String()) - before; n > 6<<20 {
+		t.Fatalf("%d bytes of log", n)
+	}
+	_, _, metrics := get(t, g.admin+"/stats/prometheus")
+	var dropped string
+	for _, l := range strings.Split(metrics, "\n") {
+		if strings.HasPrefix(l, `wasmgate_plugin_log_dropped_total{plugin="logger"} `) {
+			dropped = strings.Fields(l)[1]
+		}
+	}
+	if dropped == "" || dropped == "0" {
+		t.Fatalf("dropped counter %q in:\n%s", dropped, metrics)
+	}
+	if st := g.gw.Plugins(); st[0].LogDropped == 0 {
+		t.Fatalf("%+v", st)
+	}
+}
+
+// An unnamed route's route_name is found and empty, as in Envoy.
+func TestUnnamedRouteName(t *testing.T) {
+	t.Parallel()
+	script := `{"request_headers":[{"op":"get_property","path":["route_name"]}]}`
+	src := SourceFunc(func() *config.Result {
+		r := staticConfig([]config.Plugin{filePlugin("props", scriptedWasm(t), script)}).Load()
+		r.Config.Listeners[0].VirtualHosts[0].Routes[0].Name = ""
+		return r
+	})
+	g := startGateway(t, src, onePool)
+	get(t, g.url+"/get")
+	if !strings.Contains(g.logs.String(), "get_property route_name st=0 len=0") {
+		t.Fatalf("log:\n%s", g.logs)
+	}
+}
+
+// Upstream requests and callouts carry the client's headers only: no
+// User-Agent is added when the client sent none.
+func TestNoUserAgentAdded(t *testing.T) {
+	t.Parallel()
+	got := make(chan []string, 4)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Values("User-Agent")
+	}))
+	defer up.Close()
+	script := `{"request_headers":[{"op":"http_call","cluster":"up","pairs":[[":method","GET"],[":path","/c"],[":authority","up"]],"timeout":5000}]}`
+	src := SourceFunc(func() *config.Result {
+		r := staticConfig([]config.Plugin{filePlugin("call", scriptedWasm(t), script)}, loopbackCluster("up", up)).Load()
+		r.Config.Listeners[0].VirtualHosts[0].Routes[0].Cluster = "up"
+		return r
+	})
+	g := startGateway(t, src, onePool)
+	req, _ := http.NewRequest("GET", g.url+"/x", nil)
+	req.Header["User-Agent"] = nil // the test client sends none either
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for i := 0; i < 2; i++ {
+		select {
+		case ua := <-got:
+			if len(ua) != 0 {
+				t.Fatalf("User-Agent %q reached the upstream", ua)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("no request at the upstream")
+		}
+	}
+}
+
+// A reload that changes only a plugin's priority or URL keeps the plugin
+// running and shows the new values.
+func TestReloadPriorityAndURLShown(t *testing.T) {
+	t.Parallel()
+	wasm := scriptedWasm(t)
+	var prio atomic.Int32
+	prio.Store(10)
+	url := "first.wasm"
+	src := SourceFunc(func() *config.Result {
+		p := filePlugin("p", wasm, `{}`)
+		p.Priority, p.HasPriority, p.URL = prio.Load(), true, url
+		return staticConfig([]config.Plugin{p}).Load()
+	})
+	g := startGateway(t, src, onePool)
+	hp := g.gw.snap.Load().plugins[0].hp
+	prio.Store(20)
+	url = "second.wasm"
+	if _, err := g.gw.LoadAndApply(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	st := g.gw.Plugins()
+	if len(st) != 1 || st[0].Priority != 20 || st[0].URL != "second.wasm" {
+		t.Fatalf("%+v", st)
+	}
+	if g.gw.snap.Load().plugins[0].hp != hp {
+		t.Fatal("the plugin was restarted")
+	}
+	_, _, dump := get(t, g.admin+"/config_dump")
+	if !strings.Contains(dump, "second.wasm") || strings.Contains(dump, "first.wasm") {
+		t.Fatalf("config_dump:\n%s", dump)
+	}
 }

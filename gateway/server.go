@@ -50,6 +50,16 @@ type Options struct {
 	// engine's default of 60 s, negative: none). A plugin's own
 	// config.Plugin.StartTimeout takes precedence.
 	StartTimeout time.Duration
+	// PluginLogger, when set, receives the plugins' own records (proxy_log,
+	// stdout, stderr), filtered only by the plugin log level, so a plugin
+	// at debug prints debug whatever the gateway's level (nil: Logger).
+	PluginLogger *slog.Logger
+	// PluginLogLimits bound each plugin's records (zero: the engine's defaults).
+	PluginLogLimits host.LogLimits
+	// VMMemoryLimit is the linear memory, in bytes, one plugin VM may reach
+	// before it is replaced (0: none but the engine's 1 GiB cap); a
+	// plugin's config.Plugin.MemoryLimit takes precedence.
+	VMMemoryLimit uint64
 	// LogLevel, when set, is the level of Logger's handler; the admin API's
 	// POST /logging?gateway=LEVEL changes it.
 	LogLevel *slog.LevelVar
@@ -112,6 +122,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	gw.engine = engine
 	gw.metrics = newGatewayMetrics(engine)
+	gw.metrics.registry.MustRegister(runtimeCollector{gw})
 	gw.redis = redisbridge.New(func(cluster string) redisbridge.DialFunc {
 		if u := gw.cluster(cluster); u != nil {
 			return u.dial
@@ -357,6 +368,12 @@ type PluginStatus struct {
 	VMs      int    `json:"vms"`
 	// MemoryBytes is the linear memory of the plugin's VMs, summed.
 	MemoryBytes uint64 `json:"memoryBytes"`
+	// MemoryLimitBytes is the per-VM memory limit (0: none but the engine's).
+	MemoryLimitBytes uint64 `json:"memoryLimitBytes"`
+	// MemoryReplacements counts VMs replaced for going over the limit.
+	MemoryReplacements uint64 `json:"memoryReplacements"`
+	// LogDropped counts plugin log records dropped by the log limits.
+	LogDropped uint64 `json:"logDropped"`
 	Phase       string `json:"phase"`
 	Priority    int32  `json:"priority"`
 	FailPolicy  string `json:"failStrategy"`
@@ -385,6 +402,9 @@ func (gw *Server) Plugins() []PluginStatus {
 			if p.hp != nil {
 				st.VMs = p.hp.VMCount()
 				st.MemoryBytes = p.hp.MemoryBytes()
+				st.MemoryLimitBytes = p.hp.MemoryLimit()
+				st.MemoryReplacements = p.hp.MemoryReplacements()
+				st.LogDropped = p.hp.LogStats().Dropped
 				st.ABI = p.hp.Module().ABI().String()
 				st.LoadedAt = p.loadedAt.UTC().Format(time.RFC3339)
 			}

@@ -49,8 +49,14 @@ type PluginConfig struct {
 	PoolSize int
 	// LogLevel is the initial plugin log level (nil: info).
 	LogLevel *types.LogLevel
-	// Logger receives the plugin's logs (nil: the engine's logger).
+	// Logger receives the engine's records about the plugin (nil: the
+	// engine's logger).
 	Logger *slog.Logger
+	// WasmLogger receives the plugin's own records (proxy_log, stdout,
+	// stderr), filtered by the plugin's log level only (nil: Logger).
+	WasmLogger *slog.Logger
+	// LogLimits bound the plugin's own records (zero: the defaults).
+	LogLimits LogLimits
 	// Properties answers property reads that no stream answers: xds.*,
 	// node, and anything valid in the root context.
 	Properties Properties
@@ -60,6 +66,12 @@ type PluginConfig struct {
 	// BufferLimit is the body buffer limit per direction (default 1 MiB);
 	// exceeding it answers 413 (request) or 500 (response).
 	BufferLimit int
+	// MemoryLimit is the linear memory, in bytes, one VM may reach: a VM
+	// found over it after a callback is replaced like after Higress's
+	// wasm_need_rebuild (its streams finish, new streams go to a fresh VM)
+	// and counted (Plugin.MemoryReplacements). 0: no limit but the
+	// engine's EngineConfig.MemoryLimitPages, where memory.grow fails.
+	MemoryLimit uint64
 	// StartTimeout overrides EngineConfig.StartTimeout for this plugin's
 	// start-up calls (0: the engine's; negative: none).
 	StartTimeout time.Duration
@@ -78,6 +90,9 @@ type Plugin struct {
 	log   *slog.Logger
 	env   []string
 	level atomic.Int32
+	// wasmLog receives the plugin's own records, within logLimit.
+	wasmLog  *slog.Logger
+	logLimit *logLimiter
 	// startTimeout is the deadline of each start-up call (0: none).
 	startTimeout time.Duration
 
@@ -89,6 +104,7 @@ type Plugin struct {
 	closed      bool
 	failures    int
 	hadFailures atomic.Bool
+	memReplaced atomic.Uint64
 	pendingR    int // replacements scheduled
 	timers      map[Timer]struct{}
 	changed     chan struct{}
@@ -115,14 +131,20 @@ func (e *Engine) NewPlugin(ctx context.Context, mod *Module, cfg PluginConfig) (
 		log = e.log
 	}
 	p := &Plugin{
-		e:       e,
-		mod:     mod,
-		cfg:     cfg,
-		log:     log.With("plugin", cfg.Name, "root_id", cfg.RootID, "vm_id", cfg.VMID),
-		live:    map[*vm]struct{}{},
-		timers:  map[Timer]struct{}{},
-		changed: make(chan struct{}),
+		e:        e,
+		mod:      mod,
+		cfg:      cfg,
+		log:      log.With("plugin", cfg.Name, "root_id", cfg.RootID, "vm_id", cfg.VMID),
+		live:     map[*vm]struct{}{},
+		timers:   map[Timer]struct{}{},
+		logLimit: newLogLimiter(cfg.LogLimits),
+		changed:  make(chan struct{}),
 	}
+	wl := cfg.WasmLogger
+	if wl == nil {
+		wl = log
+	}
+	p.wasmLog = wl.With("plugin", cfg.Name, "root_id", cfg.RootID, "vm_id", cfg.VMID)
 	switch {
 	case cfg.StartTimeout > 0:
 		p.startTimeout = cfg.StartTimeout
@@ -195,43 +217,6 @@ func (p *Plugin) LogLevel() types.LogLevel { return types.LogLevel(p.level.Load(
 // through proxy_get_log_level and the get_log_level foreign function.
 func (p *Plugin) SetLogLevel(l types.LogLevel) { p.level.Store(int32(l)) }
 
-// Slog levels used for plugin logs.
-const (
-	LevelTrace    slog.Level = -8
-	LevelCritical slog.Level = 12
-)
-
-// SlogLevel maps a proxy-wasm log level to the slog level used for it.
-func SlogLevel(l types.LogLevel) slog.Level {
-	switch l {
-	case types.LogLevelTrace:
-		return LevelTrace
-	case types.LogLevelDebug:
-		return slog.LevelDebug
-	case types.LogLevelInfo:
-		return slog.LevelInfo
-	case types.LogLevelWarn:
-		return slog.LevelWarn
-	case types.LogLevelError:
-		return slog.LevelError
-	}
-	return LevelCritical
-}
-
-func (p *Plugin) pluginLogBytes(l types.LogLevel, msg []byte) {
-	if int32(l) < p.level.Load() {
-		return
-	}
-	p.pluginLog(l, string(msg))
-}
-
-func (p *Plugin) pluginLog(l types.LogLevel, msg string) {
-	if int32(l) < p.level.Load() {
-		return
-	}
-	p.log.Log(context.Background(), SlogLevel(l), msg, "source", "wasm")
-}
-
 // VMCount returns the number of VMs currently serving new streams.
 func (p *Plugin) VMCount() int {
 	p.mu.Lock()
@@ -249,6 +234,23 @@ func (p *Plugin) MemoryBytes() uint64 {
 		n += v.memSize.Load()
 	}
 	return n
+}
+
+// MemoryLimit returns the plugin's per-VM memory limit in bytes (0: none
+// but the engine's).
+func (p *Plugin) MemoryLimit() uint64 { return p.cfg.MemoryLimit }
+
+// MemoryReplacements counts the VMs replaced for going over MemoryLimit.
+func (p *Plugin) MemoryReplacements() uint64 { return p.memReplaced.Load() }
+
+// checkMemory replaces v when it is over the plugin's memory limit.
+func (p *Plugin) checkMemory(v *vm, mem uint64) {
+	if lim := p.cfg.MemoryLimit; lim == 0 || mem <= lim || !v.serving || v.draining.Load() {
+		return
+	}
+	p.memReplaced.Add(1)
+	v.log.Warn("wasm VM over its memory limit: replacing it", "memory_bytes", mem, "limit_bytes", p.cfg.MemoryLimit)
+	p.scheduleRebuild(v)
 }
 
 // WaitVMs waits until n VMs serve new streams (after failures are healed)
@@ -349,7 +351,6 @@ func (p *Plugin) scheduleRebuild(v *vm) {
 	if v.draining.Swap(true) {
 		return
 	}
-	v.log.Info("wasm VM rebuild requested by the plugin")
 	p.mu.Lock()
 	p.removeLocked(v)
 	if !p.closed {

@@ -95,3 +95,33 @@ func TestCompileProgressLogged(t *testing.T) {
 		t.Fatalf("%+v", rec.all())
 	}
 }
+
+func TestMemoryLimitReplacesVM(t *testing.T) {
+	e := testEngine(t)
+	const limit = 64 << 20
+	p, rec := scripted(t, e, false, `{"request_headers":[{"op":"grow","mb":80}]}`,
+		withCfg(func(c *PluginConfig) { c.MemoryLimit = limit }))
+	if m := p.MemoryBytes(); m >= limit {
+		t.Fatalf("starts with %d bytes", m)
+	}
+	s := p.NewStream(StreamOptions{})
+	if r := s.RequestHeaders(reqHeaders(), true); r.Action != ActionContinue {
+		t.Fatalf("%+v", r) // the stream itself completes on the VM
+	}
+	s.Done()
+	rec.mustHave(t, "grow ok")
+	if n := p.MemoryReplacements(); n != 1 {
+		t.Fatalf("%d replacements", n)
+	}
+	waitVMs(t, p, 1)
+	deadline := time.Now().Add(20 * time.Second)
+	for p.MemoryBytes() >= limit {
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d bytes", p.MemoryBytes())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if p.MemoryLimit() != limit {
+		t.Fatal("limit not reported")
+	}
+}

@@ -13,8 +13,6 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/wasmgate/wasmgate/host/internal/interrupt"
-
-	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
 )
 
 // cbKind identifies the callback running in a VM; host functions use it to
@@ -106,6 +104,8 @@ type vm struct {
 	actions      []action
 	needRebuild  bool
 	pendingEvent []func()
+	// fdBuf holds stdout and stderr output not yet written as a record.
+	fdBuf [2][]byte
 
 	serving  bool // started and handed to the pool
 	failed   atomic.Bool
@@ -331,6 +331,9 @@ func (v *vm) callTop(kind cbKind, id uint32, f api.Function, n int, timeout time
 	if timeout > 0 {
 		v.disarm()
 	}
+	if len(v.fdBuf[0]) > 0 || len(v.fdBuf[1]) > 0 {
+		v.flushFD()
+	}
 	v.cb, v.curID, v.effID = prevCB, prevCur, prevEff
 	if err != nil {
 		fn := funcName(f)
@@ -344,11 +347,14 @@ func (v *vm) callTop(kind cbKind, id uint32, f api.Function, n int, timeout time
 	if len(f.Definition().ResultTypes()) == 0 {
 		r = 0
 	}
-	v.memSize.Store(v.memoryBytes())
+	mem := v.memoryBytes()
+	v.memSize.Store(mem)
 	if v.needRebuild {
 		v.needRebuild = false
+		v.log.Info("wasm VM rebuild requested by the plugin")
 		v.p.scheduleRebuild(v)
 	}
+	v.p.checkMemory(v, mem)
 	return r, nil
 }
 
@@ -575,15 +581,7 @@ func (v *vm) memoryBytes() uint64 {
 	return uint64(v.mod.Memory().Size())
 }
 
-// Host for WASI.
-
-func (v *vm) WriteFD(fd uint32, msg []byte) {
-	lvl := types.LogLevelInfo
-	if fd == 2 {
-		lvl = types.LogLevelError
-	}
-	v.p.pluginLog(lvl, string(msg))
-}
+// Host for WASI (WriteFD is in logs.go).
 
 // ProcExit is called before proc_exit traps: the VM then fails as after
 // any trap (cpp-host throws from proc_exit).

@@ -39,6 +39,8 @@ type runOptions struct {
 	watchDir       string
 	startTimeout   time.Duration
 	callTimeout    time.Duration
+	memoryLimit    string
+	vmMemoryLimit  string
 }
 
 func init() {
@@ -95,6 +97,8 @@ The admin API (default ` + config.DefaultAdmin + `) serves /ready, /config_dump,
 	f.StringVar(&o.pluginLogLevel, "plugin-log-level", "info", "plugin (wasm) log level: trace, debug, info, warn, error, critical (warn with --data-dir, as in Higress)")
 	f.DurationVar(&o.startTimeout, "start-timeout", host.DefaultStartTimeout, "CPU deadline of each plugin start-up call (start functions, on_vm_start, on_configure); 0 disables it")
 	f.DurationVar(&o.callTimeout, "call-timeout", host.DefaultCallTimeout, "CPU deadline of each other plugin callback; 0 disables it")
+	f.StringVar(&o.memoryLimit, "memory-limit", "", "process-wide soft memory limit, as GOMEMLIMIT (such as 2GiB; \"off\"; default: $GOMEMLIMIT, else 75% of the machine's or cgroup's memory)")
+	f.StringVar(&o.vmMemoryLimit, "vm-memory-limit", "", "linear memory one plugin VM may reach before it is replaced (such as 256MiB; default: no limit but 1 GiB)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.BoolVar(&o.noWatch, "no-watch", false, "do not reload on file changes")
 	f.StringVar(&o.watchDir, "watch", "", "plugin source folder: build it, run it, and rebuild and reload it on every save")
@@ -118,21 +122,25 @@ func parsePluginLevel(s string) (types.LogLevel, error) {
 	return 0, fmt.Errorf("unknown plugin log level %q", s)
 }
 
-func newLogger(level, format string) (*slog.Logger, *slog.LevelVar, error) {
+// newLogger returns the gateway's logger, its level, and the plugins'
+// logger: the same output, filtered only by each plugin's log level and
+// with Envoy's level names (trace … critical).
+func newLogger(level, format string) (*slog.Logger, *slog.LevelVar, *slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, nil, fmt.Errorf("--log-level: %w", err)
+		return nil, nil, nil, fmt.Errorf("--log-level: %w", err)
 	}
 	lv := &slog.LevelVar{}
 	lv.Set(l)
 	opts := &slog.HandlerOptions{Level: lv}
+	popts := &slog.HandlerOptions{Level: host.LevelTrace, ReplaceAttr: host.ReplaceLevelNames}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), lv, nil
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), lv, slog.New(slog.NewTextHandler(os.Stderr, popts)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), lv, nil
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), lv, slog.New(slog.NewJSONHandler(os.Stderr, popts)), nil
 	}
-	return nil, nil, fmt.Errorf("--log-format: %q is neither text nor json", format)
+	return nil, nil, nil, fmt.Errorf("--log-format: %q is neither text nor json", format)
 }
 
 // source picks the configuration source from the flags.
@@ -183,9 +191,22 @@ func runGateway(parent context.Context, o runOptions) error {
 	if parent == nil {
 		parent = context.Background()
 	}
-	log, logLevel, err := newLogger(o.logLevel, o.logFormat)
+	log, logLevel, pluginLog, err := newLogger(o.logLevel, o.logFormat)
 	if err != nil {
 		return err
+	}
+	memLimit, err := applyMemoryLimit(o.memoryLimit)
+	if err != nil {
+		return err
+	}
+	var vmLimit uint64
+	if o.vmMemoryLimit != "" {
+		if vmLimit, err = parseBytes(o.vmMemoryLimit); err != nil {
+			return fmt.Errorf("--vm-memory-limit: %w", err)
+		}
+	}
+	if memLimit > 0 {
+		log.Debug("soft memory limit", "bytes", memLimit)
 	}
 	plevel, err := parsePluginLevel(o.pluginLogLevel)
 	if err != nil {
@@ -211,7 +232,8 @@ func runGateway(parent context.Context, o runOptions) error {
 		return err
 	}
 	gw, err := gateway.New(ctx, gateway.Options{Logger: log, LogLevel: logLevel, Listen: o.listen, PoolSize: o.poolSize, PluginLogLevel: &plevel,
-		StartTimeout: offIfZero(o.startTimeout), CallTimeout: offIfZero(o.callTimeout)})
+		StartTimeout: offIfZero(o.startTimeout), CallTimeout: offIfZero(o.callTimeout),
+		PluginLogger: pluginLog, VMMemoryLimit: vmLimit})
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,7 @@ type Request struct {
 	scheme      string
 	reqHeaders  map[string]string
 	route       string
+	routed      bool // a route matched (its name may be empty)
 	cluster     string
 	upstream    string
 	status      int
@@ -57,11 +58,20 @@ func (r *Request) SetRequestHeaders(h *host.HeaderMap) {
 }
 
 // SetRoute records the matched route and cluster names and the address
-// (host:port) of the upstream endpoint; empty strings clear them.
+// (host:port) of the upstream endpoint. A matched route without a name
+// reads as an empty route_name, as in Envoy.
 func (r *Request) SetRoute(route, cluster, upstream string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.route, r.cluster, r.upstream = route, cluster, upstream
+	r.route, r.cluster, r.upstream, r.routed = route, cluster, upstream, true
+}
+
+// SetNoRoute records that no route matched: route_name and cluster_name
+// are then not found.
+func (r *Request) SetNoRoute() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.route, r.cluster, r.upstream, r.routed = "", "", "", false
 }
 
 // SetResponse records the response status and headers; details, when not
@@ -86,7 +96,7 @@ func (r *Request) Property(path []string) (any, bool) {
 	leaf := len(path) == 1
 	switch path[0] {
 	case "route_name":
-		return r.route, leaf && r.route != ""
+		return r.route, leaf && r.routed
 	case "cluster_name":
 		return r.cluster, leaf && r.cluster != ""
 	case "connection_id":
@@ -95,7 +105,7 @@ func (r *Request) Property(path []string) (any, bool) {
 		if len(path) == 2 {
 			switch path[1] {
 			case "route_name":
-				return r.route, r.route != ""
+				return r.route, r.routed
 			case "cluster_name":
 				return r.cluster, r.cluster != ""
 			}
