@@ -374,10 +374,10 @@ type PluginStatus struct {
 	MemoryReplacements uint64 `json:"memoryReplacements"`
 	// LogDropped counts plugin log records dropped by the log limits.
 	LogDropped uint64 `json:"logDropped"`
-	Phase       string `json:"phase"`
-	Priority    int32  `json:"priority"`
-	FailPolicy  string `json:"failStrategy"`
-	LoadedAt    string `json:"loadedAt,omitempty"`
+	Phase      string `json:"phase"`
+	Priority   int32  `json:"priority"`
+	FailPolicy string `json:"failStrategy"`
+	LoadedAt   string `json:"loadedAt,omitempty"`
 }
 
 // Plugins reports every configured plugin's state.
