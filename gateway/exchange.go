@@ -105,6 +105,8 @@ type exchange struct {
 	stages  []*stage
 	events  eventQueue
 	props   *attributes.Request
+	// routing holds the route cache and the request's filter state.
+	routing routing
 
 	clientBody <-chan bodyChunk
 
@@ -139,6 +141,7 @@ func (x *exchange) run() {
 	x.props = newRequestAttributes(x.r, headers)
 	x.route, x.cluster = x.ln.selectRoute(x.snap, headers)
 	setRoute(x.props, x.route, x.cluster)
+	x.routing.start(x, headers)
 	for i, p := range x.ln.plugins {
 		if p.skip() {
 			continue
@@ -146,8 +149,10 @@ func (x *exchange) run() {
 		idx := len(x.stages)
 		s := &stage{plugin: p}
 		s.st = p.newStream(host.StreamOptions{
-			Properties: x.props,
-			Events:     func(ev host.Event) { x.events.push(stageEvent{stage: idx, ev: ev}) },
+			Properties:      routeProperties{x},
+			Events:          func(ev host.Event) { x.events.push(stageEvent{stage: idx, ev: ev}) },
+			FilterState:     x.routing.fs,
+			ClearRouteCache: x.routing.clear,
 		})
 		_ = i
 		x.stages = append(x.stages, s)
@@ -213,6 +218,7 @@ func (x *exchange) decode(i int, it item) {
 	var res host.Result
 	switch it.kind {
 	case itemHeaders:
+		x.routing.headers(it.headers)
 		res = st.RequestHeaders(it.headers, it.eos)
 	case itemBody:
 		res = st.RequestBody(it.body, it.eos)
@@ -410,11 +416,10 @@ func (x *exchange) toUpstream(it item) {
 func (x *exchange) startUpstream(it item) {
 	h := it.headers
 	x.props.SetRequestHeaders(h)
-	// Plugins may have changed :authority or :path; Envoy then picks the route again.
-	if route, cluster := x.ln.selectRoute(x.snap, h); route != x.route {
-		x.route, x.cluster = route, cluster
-		setRoute(x.props, route, cluster)
-	}
+	// A plugin that changed the request headers cleared the route cache
+	// (unless it set clear_route_cache to off): Envoy picks the route again.
+	x.routing.headers(h)
+	x.routing.refresh()
 	if x.route == nil {
 		x.routerReply(http.StatusNotFound, "", "route_not_found")
 		return
@@ -804,7 +809,7 @@ func (gw *Server) accessLog(x *exchange) {
 		status = 0
 	}
 	gw.metrics.request(status, time.Since(x.start))
-	gw.accessLogger.LogAttrs(context.Background(), slog.LevelInfo, "access",
+	attrs := []slog.Attr{
 		slog.String("method", x.r.Method),
 		slog.String("path", x.r.RequestURI),
 		slog.String("authority", x.r.Host),
@@ -815,5 +820,7 @@ func (gw *Server) accessLog(x *exchange) {
 		slog.Int64("bytes_sent", x.bytesSent),
 		slog.Duration("duration", time.Since(x.start)),
 		slog.String("request_id", x.props.ID),
-	)
+	}
+	attrs = append(attrs, gw.filterStateAttrs(x.routing.fs)...)
+	gw.accessLogger.LogAttrs(context.Background(), slog.LevelInfo, "access", attrs...)
 }

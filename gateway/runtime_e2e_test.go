@@ -198,3 +198,85 @@ func TestReloadPriorityAndURLShown(t *testing.T) {
 		t.Fatalf("config_dump:\n%s", dump)
 	}
 }
+
+// twoHostsConfig routes first.test and second.test to two upstreams that
+// answer with their name.
+func twoHostsConfig(t *testing.T, plugins []config.Plugin) Source {
+	named := func(name string) *httptest.Server {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(name)) }))
+		t.Cleanup(s.Close)
+		return s
+	}
+	a, b := named("upstream-first"), named("upstream-second")
+	return SourceFunc(func() *config.Result {
+		vh := func(name string) config.VirtualHost {
+			return config.VirtualHost{Name: name, Domains: []string{name + ".test"}, Routes: []config.Route{{
+				Name: name, Match: config.PathMatch{Kind: config.PathPrefix, Value: "/"}, Cluster: name}}}
+		}
+		cfg := &config.Config{
+			Source: "test",
+			Listeners: []config.Listener{{Name: "test", Address: "127.0.0.1:0",
+				VirtualHosts: []config.VirtualHost{vh("first"), vh("second")}, Plugins: plugins}},
+			Clusters: []config.Cluster{loopbackCluster("first", a), loopbackCluster("second", b)},
+		}
+		return &config.Result{Config: cfg}
+	})
+}
+
+// A plugin that rewrites :authority re-routes the request, and a later
+// plugin sees the new route; with clear_route_cache off (the SDK's
+// DisableReroute) the first route stays.
+func TestRouteCacheRules(t *testing.T) {
+	t.Parallel()
+	wasm := scriptedWasm(t)
+	rewrite := func(off bool) string {
+		ops := `{"op":"replace_header","map":0,"key":":authority","val":"second.test"}`
+		if off {
+			ops = `{"op":"set_property","path":["clear_route_cache"],"val":"off"},` + ops
+		}
+		return `{"request_headers":[` + ops + `]}`
+	}
+	reader := `{"request_headers":[{"op":"get_property","path":["route_name"]},{"op":"get_property","path":["cluster_name"]}]}`
+	for _, tc := range []struct {
+		name  string
+		off   bool
+		route string
+	}{{"reroute", false, "second"}, {"disable-reroute", true, "first"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := startGateway(t, twoHostsConfig(t, []config.Plugin{
+				filePlugin("rewrite", wasm, rewrite(tc.off)), filePlugin("reader", wasm, reader)}), onePool)
+			code, _, body := get(t, g.url+"/x", "host", "first.test")
+			if code != 200 || body != "upstream-"+tc.route {
+				t.Fatalf("status %d body %q", code, body)
+			}
+			logs := g.logs.String()
+			if !strings.Contains(logs, "get_property route_name st=0 len="+itoaT(len(tc.route))+" data="+tc.route) ||
+				!strings.Contains(logs, "get_property cluster_name st=0 len="+itoaT(len(tc.route))+" data="+tc.route) {
+				t.Fatalf("the later plugin did not see route %s:\n%s", tc.route, logs)
+			}
+		})
+	}
+}
+
+// A property one plugin sets is read by the next plugin of the request
+// and printed by the access log.
+func TestFilterStateSharedAndLogged(t *testing.T) {
+	t.Parallel()
+	wasm := scriptedWasm(t)
+	g := startGateway(t, staticConfig([]config.Plugin{
+		filePlugin("a", wasm, `{"request_headers":[{"op":"set_property","path":["ai_log"],"val":"model=m1"},{"op":"set_property","path":["custom"],"val":"c1"}]}`),
+		filePlugin("b", wasm, `{"request_headers":[{"op":"get_property","path":["ai_log"]}],"log":[{"op":"get_property","path":["custom"]}]}`),
+	}), onePool, func(o *Options) { o.AccessLogFilterState = []string{"wasm.ai_log", "wasm.custom"} })
+	if code, _, _ := get(t, g.url+"/get"); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the access log", func() bool { return strings.Contains(g.logs.String(), "msg=access") })
+	logs := g.logs.String()
+	for _, want := range []string{"get_property ai_log st=0 len=8 data=model=m1", "get_property custom st=0 len=2 data=c1",
+		`wasm.ai_log="model=m1"`, "wasm.custom=c1"} {
+		if !strings.Contains(logs, want) {
+			t.Fatalf("no %q in:\n%s", want, logs)
+		}
+	}
+}

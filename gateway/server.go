@@ -28,6 +28,12 @@ type Options struct {
 	Logger *slog.Logger
 	// AccessLog receives one line per request (nil: Logger).
 	AccessLog *slog.Logger
+	// AccessLogFilterState names the filter-state objects the access log
+	// prints when a plugin set them, as Envoy's %FILTER_STATE(KEY:PLAIN)%:
+	// "wasm.NAME" is what a plugin set with proxy_set_property("NAME", …).
+	// Each appears as a field named as the key. nil means Higress's
+	// default, wasm.ai_log; an empty list prints none.
+	AccessLogFilterState []string
 	// Listen, when set, replaces the address of the configuration's only
 	// listener (the --listen flag).
 	Listen string

@@ -109,7 +109,7 @@ var envFunctions = []hostFunction{
 	}},
 	{"proxy_clear_route_cache", nil, func(v *vm, _ context.Context, _ api.Module, _ []uint64) types.Status {
 		if s := v.target(); s != nil {
-			s.routeCacheCleared = true
+			s.clearRouteCache()
 		}
 		return types.StatusOK
 	}},
@@ -505,7 +505,7 @@ func (v *vm) headerMap(mt uint32, write bool) (*HeaderMap, *Stream, types.Status
 
 func (s *Stream) headersModified(mt uint32) {
 	if s != nil && mt == uint32(types.MapTypeHttpRequestHeaders) && !s.keepRouteCache {
-		s.routeCacheCleared = true
+		s.clearRouteCache()
 	}
 }
 
@@ -989,7 +989,7 @@ func (v *vm) foreign(name string, args []byte) ([]byte, types.Status) {
 		return b[:], types.StatusOK
 	case "clear_route_cache":
 		if t := v.target(); t != nil {
-			t.routeCacheCleared = true
+			t.clearRouteCache()
 		}
 		return nil, types.StatusOK
 	case "set_global_max_requests_per_io_cycle":

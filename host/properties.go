@@ -239,7 +239,7 @@ func (v *vm) property(path []string, key string) ([]byte, types.Status) {
 		}
 	}
 	if s != nil {
-		if b, ok := s.filterState[key]; ok {
+		if b, ok := s.opts.FilterState.Get(key); ok {
 			return b, types.StatusOK
 		}
 	}
@@ -259,8 +259,9 @@ func encodeProperty(val any) ([]byte, types.Status) {
 	return b, types.StatusOK
 }
 
-// setProperty stores a value the plugin set (Envoy: filter state
-// "wasm.<path>") and applies the Higress control properties.
+// setProperty stores a value the plugin set in the request's filter state
+// (Envoy: the mutable object "wasm.<path>", readable by later filters and
+// the access log) and applies the Higress control properties.
 func (v *vm) setProperty(key string, val []byte) types.Status {
 	s := v.target()
 	handled := false
@@ -293,9 +294,6 @@ func (v *vm) setProperty(key string, val []byte) types.Status {
 		}
 		return types.StatusNotFound // no stream info in the root context
 	}
-	if s.filterState == nil {
-		s.filterState = map[string][]byte{}
-	}
-	s.filterState[key] = val
+	s.opts.FilterState.Set(key, append([]byte(nil), val...))
 	return types.StatusOK
 }

@@ -132,6 +132,14 @@ type StreamOptions struct {
 	// UpstreamHosts answers proxy_get_upstream_hosts (Higress): pairs of
 	// address and metrics text.
 	UpstreamHosts func() []HeaderField
+	// FilterState is the request's filter state, shared by the streams of
+	// every plugin of the request (nil: one of the stream's own).
+	FilterState *FilterState
+	// ClearRouteCache, when set, is called when the plugin clears the
+	// route cache: it modified the request headers (unless it set
+	// clear_route_cache to "off") or asked for it. The embedder then
+	// selects the route again before the route is next used.
+	ClearRouteCache func()
 }
 
 type iterState uint8
@@ -174,7 +182,6 @@ type Stream struct {
 	req     dirState
 	resp    dirState
 
-	filterState       map[string][]byte
 	routeCacheCleared bool
 	keepRouteCache    bool
 	overrideHost      string
@@ -187,6 +194,9 @@ type Stream struct {
 // NewStream creates a stream on the least busy healthy VM. When no VM is
 // healthy the fail strategy applies to the stream right away.
 func (p *Plugin) NewStream(opts StreamOptions) *Stream {
+	if opts.FilterState == nil {
+		opts.FilterState = NewFilterState()
+	}
 	s := &Stream{p: p, opts: opts}
 	s.req.limit = p.cfg.BufferLimit
 	s.resp.limit = p.cfg.BufferLimit
@@ -200,18 +210,17 @@ func (p *Plugin) NewStream(opts StreamOptions) *Stream {
 // ID returns the stream's context id (0 until the plugin's context exists).
 func (s *Stream) ID() uint32 { return s.id }
 
-// FilterState returns a copy of the properties the plugin set on the stream
-// (keyed by the NUL-joined path).
-func (s *Stream) FilterState() map[string][]byte {
-	if s.v != nil {
-		s.v.lock()
-		defer s.v.unlock()
+// FilterState returns a copy of the properties set on the request's filter
+// state (keyed by the NUL-joined path), by this plugin and by others
+// sharing StreamOptions.FilterState.
+func (s *Stream) FilterState() map[string][]byte { return s.opts.FilterState.copy() }
+
+// clearRouteCache records that the route must be selected again.
+func (s *Stream) clearRouteCache() {
+	s.routeCacheCleared = true
+	if f := s.opts.ClearRouteCache; f != nil {
+		f()
 	}
-	out := make(map[string][]byte, len(s.filterState))
-	for k, v := range s.filterState {
-		out[k] = append([]byte(nil), v...)
-	}
-	return out
 }
 
 // RouteCacheCleared reports whether the plugin modified the request headers

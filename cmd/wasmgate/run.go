@@ -41,6 +41,7 @@ type runOptions struct {
 	callTimeout    time.Duration
 	memoryLimit    string
 	vmMemoryLimit  string
+	filterState    []string
 }
 
 func init() {
@@ -81,6 +82,9 @@ The admin API (default ` + config.DefaultAdmin + `) serves /ready, /config_dump,
 			if o.dataDir != "" && !cmd.Flags().Changed("plugin-log-level") {
 				o.pluginLogLevel = "warn" // Higress's default: plugin info logs appear after POST /logging?wasm=info
 			}
+			if cmd.Flags().Changed("access-log-filter-state") && o.filterState == nil {
+				o.filterState = []string{}
+			}
 			return runGateway(cmd.Context(), o)
 		},
 	}
@@ -97,6 +101,7 @@ The admin API (default ` + config.DefaultAdmin + `) serves /ready, /config_dump,
 	f.StringVar(&o.pluginLogLevel, "plugin-log-level", "info", "plugin (wasm) log level: trace, debug, info, warn, error, critical (warn with --data-dir, as in Higress)")
 	f.DurationVar(&o.startTimeout, "start-timeout", host.DefaultStartTimeout, "CPU deadline of each plugin start-up call (start functions, on_vm_start, on_configure); 0 disables it")
 	f.DurationVar(&o.callTimeout, "call-timeout", host.DefaultCallTimeout, "CPU deadline of each other plugin callback; 0 disables it")
+	f.StringSliceVar(&o.filterState, "access-log-filter-state", nil, "filter-state keys the access log prints when set, as Envoy's %FILTER_STATE(KEY)% (a plugin's proxy_set_property(\"NAME\") is wasm.NAME; default wasm.ai_log)")
 	f.StringVar(&o.memoryLimit, "memory-limit", "", "process-wide soft memory limit, as GOMEMLIMIT (such as 2GiB; \"off\"; default: $GOMEMLIMIT, else 75% of the machine's or cgroup's memory)")
 	f.StringVar(&o.vmMemoryLimit, "vm-memory-limit", "", "linear memory one plugin VM may reach before it is replaced (such as 256MiB; default: no limit but 1 GiB)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
@@ -233,7 +238,7 @@ func runGateway(parent context.Context, o runOptions) error {
 	}
 	gw, err := gateway.New(ctx, gateway.Options{Logger: log, LogLevel: logLevel, Listen: o.listen, PoolSize: o.poolSize, PluginLogLevel: &plevel,
 		StartTimeout: offIfZero(o.startTimeout), CallTimeout: offIfZero(o.callTimeout),
-		PluginLogger: pluginLog, VMMemoryLimit: vmLimit})
+		PluginLogger: pluginLog, VMMemoryLimit: vmLimit, AccessLogFilterState: o.filterState})
 	if err != nil {
 		return err
 	}
