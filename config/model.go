@@ -50,6 +50,12 @@ type Config struct {
 	// Clusters are the upstream clusters, referenced by name from routes and from plugins'
 	// DispatchHttpCall / Redis calls.
 	Clusters []Cluster
+	// StatsTags extract Prometheus labels from plugin metric names (Envoy
+	// stats_config.stats_tags; the Higress bootstrap's tags for Higress sources).
+	StatsTags []StatsTag
+	// Secrets are the values that came from Kubernetes Secrets (a Higress data directory's
+	// `${secret.…}` references), so the admin API can redact them.
+	Secrets []string
 }
 
 // Cluster returns the cluster with the given name, or nil.
@@ -106,7 +112,11 @@ type Listener struct {
 	Plugins []Plugin
 	// ChainOrder records how Plugins were ordered.
 	ChainOrder ChainOrder
-	Origin     Origin
+	// Metadata is the listener's metadata (the `listener_metadata` property).
+	Metadata Metadata
+	// HTTP holds the connection manager settings that shape every request and response.
+	HTTP   HTTPSettings
+	Origin Origin
 }
 
 // VirtualHost groups routes by the Host header.
@@ -118,7 +128,11 @@ type VirtualHost struct {
 	Domains []string
 	// Routes are tried in order; the first match wins.
 	Routes []Route
-	Origin Origin
+	// Metadata is the virtual host's metadata (the `xds.virtual_host_metadata` property).
+	Metadata Metadata
+	// Headers are the virtual host's header mutations.
+	Headers HeaderMutations
+	Origin  Origin
 }
 
 // PathMatchKind is how a route matches the request path (the path without query string).
@@ -181,7 +195,17 @@ type Route struct {
 	// HostRewrite replaces the Host header sent upstream (Envoy `host_rewrite_literal`, Higress
 	// `higress.io/upstream-vhost`).
 	HostRewrite string
-	Origin      Origin
+	// RegexRewrite, when set, rewrites the path sent upstream (Envoy `regex_rewrite`).
+	RegexRewrite *RegexRewrite
+	// HeaderMatchers and QueryMatchers must all match besides the path (Envoy
+	// `match.headers` and `match.query_parameters`; Higress match annotations).
+	HeaderMatchers []HeaderMatcher
+	QueryMatchers  []QueryMatcher
+	// Metadata is the route's metadata (the `route_metadata` property).
+	Metadata Metadata
+	// Headers are the route's header mutations.
+	Headers HeaderMutations
+	Origin  Origin
 }
 
 // EffectiveTimeout resolves Timeout: DefaultRouteTimeout when unset, 0 when disabled.
@@ -279,7 +303,9 @@ type Cluster struct {
 	TLS *TLS
 	// Builtin names the in-process upstream for DiscoveryBuiltin (BuiltinEcho).
 	Builtin string
-	Origin  Origin
+	// Metadata is the cluster's metadata (the `cluster_metadata` property).
+	Metadata Metadata
+	Origin   Origin
 }
 
 // EffectiveConnectTimeout resolves ConnectTimeout, defaulting to DefaultConnectTimeout.

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -129,8 +130,13 @@ func validateRoute(r *Route, clusters map[string]bool, add addFunc) {
 	if actions != 1 {
 		add(r.Origin, "", "%s must have exactly one of a cluster, weighted clusters or a direct response (has %d)", routeLabel(r), actions)
 	}
-	if _, err := r.Match.Matcher(); err != nil {
+	if _, err := r.Matcher(); err != nil {
 		add(r.Origin, "", "%v", err)
+	}
+	if rw := r.RegexRewrite; rw != nil {
+		if _, err := regexp.Compile(rw.Pattern); err != nil {
+			add(r.Origin, "", "%s: regex_rewrite pattern %q: %v", routeLabel(r), rw.Pattern, err)
+		}
 	}
 }
 

@@ -115,7 +115,9 @@ func (gw *Server) adminConfigDump(w http.ResponseWriter, r *http.Request) {
 		Clusters []dumpCluster `json:"clusters"`
 		Plugins  []dumpPlugin  `json:"plugins"`
 		Problems []string      `json:"problems,omitempty"`
-	}{Version: snap.version, Source: snap.cfg.Source, Problems: problems}
+		// Warnings are the problems that are warnings: fields and objects ignored.
+		Warnings []string `json:"warnings"`
+	}{Version: snap.version, Source: snap.cfg.Source, Problems: problems, Warnings: warningsOf(problems)}
 	for _, l := range snap.cfg.Listeners {
 		for _, vh := range l.VirtualHosts {
 			for _, rt := range vh.Routes {
@@ -156,6 +158,17 @@ func (gw *Server) adminConfigDump(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, out)
+}
+
+// warningsOf picks the warnings out of the loader's problems ("warning: …").
+func warningsOf(problems []string) []string {
+	out := []string{}
+	for _, p := range problems {
+		if w, ok := strings.CutPrefix(p, "warning: "); ok {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 func sortedListeners(snap *snapshot) []string {

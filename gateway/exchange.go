@@ -107,6 +107,8 @@ type exchange struct {
 	props   *attributes.Request
 	// routing holds the route cache and the request's filter state.
 	routing routing
+	// reqHeaders are the request headers as last released (for %REQ(…)% in response headers).
+	reqHeaders *host.HeaderMap
 
 	clientBody <-chan bodyChunk
 
@@ -138,9 +140,10 @@ func (gw *Server) serveExchange(ln *listenerRuntime, snap *snapshot, w http.Resp
 
 func (x *exchange) run() {
 	headers := requestHeaderMap(x.r)
+	x.applyConnectionManager(headers)
 	x.props = newRequestAttributes(x.r, headers)
 	x.route, x.cluster = x.ln.selectRoute(x.snap, headers)
-	setRoute(x.props, x.route, x.cluster)
+	setRoute(x.props, x.ln, x.route, x.cluster)
 	x.routing.start(x, headers)
 	for i, p := range x.ln.plugins {
 		if p.skip() {
@@ -323,6 +326,7 @@ func (x *exchange) localReply(i int, dir host.Direction, reply *host.LocalReply)
 	if reply == nil || x.finished {
 		return
 	}
+	x.mutateResponse(reply.Headers)
 	if x.details == "" || x.details == "via_upstream" {
 		x.details = reply.Details
 	}
@@ -432,12 +436,14 @@ func (x *exchange) startUpstream(it item) {
 		x.routerReply(http.StatusServiceUnavailable, "no healthy upstream", "cluster_not_found")
 		return
 	}
+	x.beforeUpstream(h)
 	req, cancel, err := x.upstreamRequest(h, it)
 	if err != nil {
 		x.gw.log.Warn("bad upstream request", "error", err, "route", x.route.cfg.Name)
 		x.routerReply(http.StatusBadRequest, "", "invalid_upstream_request")
 		return
 	}
+	req = x.traceUpstream(req)
 	x.upStarted = true
 	x.upCancel = cancel
 	up := x.cluster
@@ -454,6 +460,7 @@ func (x *exchange) upstreamRequest(h *host.HeaderMap, it item) (*http.Request, c
 	if rw := x.route.cfg.PrefixRewrite; rw != "" {
 		path = rewritePrefix(x.route, path, rw)
 	}
+	path = x.rewritePath(path)
 	if hr := x.route.cfg.HostRewrite; hr != "" {
 		authority = hr
 	}
@@ -584,6 +591,7 @@ func (x *exchange) onUpstream(m upstreamMsg) {
 		x.routerReply(status, body, details)
 	case m.resp != nil:
 		h := responseHeaderMap(m.resp)
+		x.mutateResponse(h)
 		x.props.SetResponse(m.resp.StatusCode, h, "via_upstream")
 		if x.details == "" {
 			x.details = "via_upstream"
@@ -628,6 +636,7 @@ func (x *exchange) toClient(it item) {
 		}
 		x.status = status
 		x.props.SetResponse(status, it.headers, x.details)
+		x.finalizeResponse(hdr)
 		x.w.WriteHeader(status)
 		x.respStarted = true
 		// Headers go out at once only for a response of unknown length

@@ -32,21 +32,31 @@ func newRequestAttributes(r *http.Request, h *host.HeaderMap) *attributes.Reques
 	return a
 }
 
-// setRoute records the matched route and cluster in a request's attributes.
-func setRoute(a *attributes.Request, r *routeRuntime, c *upstream) {
+// setRoute records the matched route and cluster in a request's attributes,
+// with the metadata of the route, its virtual host, the cluster and the
+// listener.
+func setRoute(a *attributes.Request, ln *listenerRuntime, r *routeRuntime, c *upstream) {
+	x := attributes.XDS{ListenerMetadata: attributes.Metadata(ln.cfg.Metadata)}
 	if r == nil {
 		a.SetNoRoute()
+		a.SetXDS(x)
 		return
 	}
 	var cluster, addr string
 	route := r.cfg.Name
+	x.HasRoute, x.RouteMetadata = true, attributes.Metadata(r.cfg.Metadata)
+	if r.vhost != nil {
+		x.VirtualHostName, x.VirtualHostMetadata = r.vhost.Name, attributes.Metadata(r.vhost.Metadata)
+	}
 	if c != nil {
 		cluster = c.cfg.Name
+		x.HasCluster, x.ClusterMetadata = true, attributes.Metadata(c.cfg.Metadata)
 		if len(c.cfg.Endpoints) > 0 {
 			addr = c.cfg.Endpoints[0].Address()
 		}
 	}
 	a.SetRoute(route, cluster, addr)
+	a.SetXDS(x)
 }
 
 func newRequestID() string {

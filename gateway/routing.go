@@ -56,7 +56,7 @@ func (r *routing) refresh() {
 	r.dirty = false
 	x := r.x
 	x.route, x.cluster = x.ln.selectRoute(x.snap, r.hdrs)
-	setRoute(x.props, x.route, x.cluster)
+	setRoute(x.props, x.ln, x.route, x.cluster)
 }
 
 // routeProperties answers a stream's properties from the request's

@@ -185,12 +185,12 @@ func (gw *Server) Apply(ctx context.Context, cfg *config.Config, problems []stri
 		for _, vh := range lc.VirtualHosts {
 			vr := vhostRuntime{cfg: vh}
 			for _, rc := range vh.Routes {
-				m, err := rc.Match.Matcher()
+				m, err := rc.Matcher()
 				if err != nil {
 					problems = append(problems, rc.Origin.String()+": "+err.Error())
 					continue
 				}
-				vr.routes = append(vr.routes, &routeRuntime{cfg: rc, match: m})
+				vr.routes = append(vr.routes, &routeRuntime{cfg: rc, match: m, vhost: &vr.cfg})
 			}
 			lr.vhostCfgs = append(lr.vhostCfgs, vh)
 			lr.vhosts = append(lr.vhosts, vr)
@@ -213,6 +213,7 @@ func (gw *Server) Apply(ctx context.Context, cfg *config.Config, problems []stri
 			p.view.snap.Store(next)
 		}
 	}
+	gw.metrics.setTags(cfg.StatsTags)
 	gw.snap.Store(next)
 	if prev != nil {
 		done := prev.retire()

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -72,22 +71,22 @@ type vhostRuntime struct {
 
 type routeRuntime struct {
 	cfg   config.Route
-	match func(path string) bool
+	match config.RouteMatcher
+	// vhost is the virtual host the route belongs to (its metadata and header mutations).
+	vhost *config.VirtualHost
 }
 
 // selectRoute picks the route for the request's :authority and :path, and its cluster.
 func (l *listenerRuntime) selectRoute(snap *snapshot, h *host.HeaderMap) (*routeRuntime, *upstream) {
 	authority, _ := h.Get(":authority")
 	path, _ := h.Get(":path")
-	if i := strings.IndexAny(path, "?#"); i >= 0 {
-		path = path[:i]
-	}
 	vi := config.SelectVirtualHost(l.vhostCfgs, authority)
 	if vi < 0 {
 		return nil, nil
 	}
+	header := matchHeader(h)
 	for _, r := range l.vhosts[vi].routes {
-		if r.match(path) {
+		if r.match(path, header) {
 			return r, snap.clusters[r.clusterFor()]
 		}
 	}

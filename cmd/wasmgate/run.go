@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -62,8 +63,9 @@ func init() {
 Changes to the configuration files and plugin modules are applied without a
 restart; a broken version is reported and the running one stays.
 
-The admin API (default ` + config.DefaultAdmin + `) serves /ready, /config_dump,
-/logging, /stats/prometheus and /plugins.`,
+The admin API serves /ready, /config_dump, /logging, /stats/prometheus and
+/plugins on --admin, else on the Envoy bootstrap's admin.address, else on
+` + config.DefaultAdmin + `.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("plugin") {
@@ -93,7 +95,7 @@ The admin API (default ` + config.DefaultAdmin + `) serves /ready, /config_dump,
 	f.StringArrayVar(&o.pluginConfigs, "plugin-config", nil, "configuration of the preceding --plugin: JSON or @file")
 	f.StringVar(&o.upstream, "upstream", "", "upstream URL for --plugin mode (default: the built-in echo upstream)")
 	f.StringVar(&o.listen, "listen", "", "listen address (default "+config.DefaultListen+")")
-	f.StringVar(&o.admin, "admin", "", "admin API address (default "+config.DefaultAdmin+"; \"off\" disables it)")
+	f.StringVar(&o.admin, "admin", "", "admin API address (default: the bootstrap's admin.address, else "+config.DefaultAdmin+"; \"off\" disables it)")
 	f.StringVar(&o.envoyConfig, "envoy-config", "", "Envoy static bootstrap YAML")
 	f.StringVar(&o.dataDir, "data-dir", "", "Higress standalone data directory")
 	f.IntVar(&o.poolSize, "vms", 0, "VMs per plugin (default: one per CPU)")
@@ -116,6 +118,38 @@ func offIfZero(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// adminAddress picks the admin API's address: --admin when given, else the
+// configuration's own (an Envoy bootstrap's admin.address), else the default.
+// An address other than loopback is used, with a warning: the admin API has
+// no authentication.
+func adminAddress(flag string, first *config.Result, log *slog.Logger) string {
+	addr, from := flag, "--admin"
+	if addr == "" && first != nil && first.Config != nil && first.Config.AdminAddress != "" {
+		addr, from = first.Config.AdminAddress, "admin.address of the configuration"
+	}
+	if addr == "" || addr == "off" {
+		return addr
+	}
+	if !loopbackAddress(addr) {
+		log.Warn("the admin API listens beyond this machine and has no authentication: anyone who reaches it can read the configuration and change log levels",
+			"address", addr, "from", from)
+	}
+	return addr
+}
+
+// loopbackAddress reports whether host:port names a loopback host.
+func loopbackAddress(addr string) bool {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 func parsePluginLevel(s string) (types.LogLevel, error) {
@@ -247,8 +281,8 @@ func runGateway(parent context.Context, o runOptions) error {
 		_ = gw.Shutdown(context.Background())
 		return fmt.Errorf("start: %w", err)
 	}
-	if o.admin != "off" {
-		if _, err := gw.ServeAdmin(o.admin); err != nil {
+	if admin := adminAddress(o.admin, first, log); admin != "off" {
+		if _, err := gw.ServeAdmin(admin); err != nil {
 			_ = gw.Shutdown(context.Background())
 			return err
 		}

@@ -1,25 +1,30 @@
 // Package envoy adapts an Envoy static bootstrap file (YAML or JSON, such as the envoy.yaml of
 // the Higress local-development docs) into the native configuration (package config).
 //
-// The file is decoded with Envoy's own protos (go-control-plane): YAML is converted to JSON and
-// decoded with protojson into envoy.config.bootstrap.v3.Bootstrap, then checked with the protos'
+// The file is decoded with Envoy's own protos (go-control-plane): YAML is converted to JSON,
+// enum names are read case-insensitively as Envoy's loader reads them, and the JSON is decoded
+// with protojson into envoy.config.bootstrap.v3.Bootstrap, then checked with the protos'
 // validation rules, so what Envoy would reject is rejected here, with the field path and line.
 // The adapter then extracts:
 //
-//   - listeners with a socket address and an HTTP connection manager with an inline
-//     route_config (virtual hosts; prefix, path, safe_regex and path_separated_prefix matches;
-//     cluster, weighted_clusters and direct_response actions; timeout, prefix_rewrite,
-//     host_rewrite_literal);
+//   - listeners with a socket address, metadata and an HTTP connection manager (server name
+//     and header, scheme overwrite) with an inline route_config (header mutations; virtual
+//     hosts with metadata and header mutations; routes with prefix, path, safe_regex and
+//     path_separated_prefix matches plus header and query parameter matchers, metadata,
+//     header mutations, cluster, weighted_clusters and direct_response actions, timeout,
+//     prefix_rewrite, regex_rewrite, host_rewrite_literal);
 //   - each wasm HTTP filter (envoy.extensions.filters.http.wasm.v3.Wasm, given directly or
 //     wrapped in udpa.type.v1.TypedStruct / xds.type.v3.TypedStruct): config.name, root_id,
 //     vm_config (vm_id, runtime, code, environment_variables, configuration), configuration
 //     (StringValue and BytesValue raw, Struct as JSON) and fail_open / failure_policy;
 //   - clusters of type STATIC, STRICT_DNS and LOGICAL_DNS with load_assignment socket
-//     addresses, connect_timeout, dns_lookup_family and upstream TLS.
+//     addresses, connect_timeout, dns_lookup_family, metadata and upstream TLS;
+//   - admin.address and stats_config.stats_tags.
 //
-// What Envoy supports but wasmgate does not (RDS, EDS, other HTTP filters, header matchers,
-// redirects, …) is reported as a warning or an error naming the field; an extension type
-// unknown to the protos is replaced by a placeholder and reported, not fatal.
+// Every field set in the file that the adapter does not apply is reported: after extraction,
+// the set fields of the parsed protos are walked against the table of handled fields
+// (fields.go, walk.go), so a field can never be dropped silently. An extension type unknown
+// to the protos is replaced by a placeholder and reported, not fatal.
 package envoy
 
 import (
@@ -28,6 +33,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -67,7 +73,8 @@ func LoadFile(path string) *config.Result {
 // failed validation rule); otherwise listeners, routes, clusters or plugins that cannot be used
 // are left out and reported.
 func Parse(file string, data []byte, baseDir string) *config.Result {
-	p := &parser{file: file, baseDir: baseDir, res: &config.Result{}, tree: parseYAMLTree(data)}
+	p := &parser{file: file, baseDir: baseDir, res: &config.Result{}, tree: parseYAMLTree(data),
+		reported: map[string]bool{}, unpacked: map[string]unpacked{}}
 	p.parse(data)
 	return p.res
 }
@@ -77,6 +84,10 @@ type parser struct {
 	baseDir string
 	tree    *yamlv3.Node
 	res     *config.Result
+	// reported holds the paths problems were reported at: the field walk skips them.
+	reported map[string]bool
+	// unpacked holds the messages decoded from Anys, by the Any's path.
+	unpacked map[string]unpacked
 }
 
 // at renders a field path with its YAML line: "static_resources.clusters[0].type (line 42)".
@@ -92,10 +103,12 @@ func (p *parser) at(path fieldPath) string {
 }
 
 func (p *parser) errorf(path fieldPath, format string, args ...any) {
+	p.reported[path.String()] = true
 	p.res.Problems.Errorf(p.file, p.at(path), "", format, args...)
 }
 
 func (p *parser) warnf(path fieldPath, format string, args ...any) {
+	p.reported[path.String()] = true
 	p.res.Problems.Warnf(p.file, p.at(path), "", format, args...)
 }
 
@@ -137,6 +150,9 @@ func (p *parser) parse(data []byte) {
 	if a := bs.GetAdmin().GetAddress().GetSocketAddress(); a != nil {
 		cfg.AdminAddress = socketAddress(a)
 	}
+	if sc := bs.GetStatsConfig(); sc != nil {
+		cfg.StatsTags = p.statsTags(sc, fieldPath{"stats_config"})
+	}
 	if bs.GetDynamicResources() != nil {
 		p.warnf(fieldPath{"dynamic_resources"}, "xDS (dynamic resources) is not supported, ignored")
 	}
@@ -155,6 +171,7 @@ func (p *parser) parse(data []byte) {
 	if len(sr.GetSecrets()) > 0 {
 		p.warnf(base.key("secrets"), "secrets are not supported, ignored")
 	}
+	p.walkUnhandled(bs.ProtoReflect(), nil)
 	p.res.Problems = append(p.res.Problems, cfg.Validate()...)
 }
 
@@ -183,7 +200,7 @@ func duration(d *durationpb.Duration) time.Duration {
 // ---- clusters ----
 
 func (p *parser) cluster(c *clusterv3.Cluster, path fieldPath) (config.Cluster, bool) {
-	cl := config.Cluster{Name: c.GetName(), ConnectTimeout: duration(c.GetConnectTimeout()), Origin: p.origin(path)}
+	cl := config.Cluster{Name: c.GetName(), ConnectTimeout: duration(c.GetConnectTimeout()), Metadata: metadata(c.GetMetadata()), Origin: p.origin(path)}
 	if cl.ConnectTimeout == 0 {
 		cl.ConnectTimeout = config.DefaultConnectTimeout
 	}
@@ -253,7 +270,7 @@ func (p *parser) cluster(c *clusterv3.Cluster, path fieldPath) (config.Cluster, 
 // ---- listeners ----
 
 func (p *parser) listener(l *listenerv3.Listener, path fieldPath) (config.Listener, bool) {
-	ln := config.Listener{Name: l.GetName(), ChainOrder: config.ChainAsWritten, Origin: p.origin(path)}
+	ln := config.Listener{Name: l.GetName(), ChainOrder: config.ChainAsWritten, Metadata: metadata(l.GetMetadata()), Origin: p.origin(path)}
 	sa := l.GetAddress().GetSocketAddress()
 	if sa == nil {
 		p.errorf(path.key("address"), "listener %q: only socket addresses are supported", l.GetName())
@@ -300,9 +317,12 @@ func (p *parser) listener(l *listenerv3.Listener, path fieldPath) (config.Listen
 // ---- routes ----
 
 func (p *parser) routeConfig(rc *routev3.RouteConfiguration, path fieldPath, ln *config.Listener) bool {
+	ln.HTTP.Headers = p.headerMutations(rc, path)
+	ln.HTTP.MostSpecificHeaderMutationsWins = rc.GetMostSpecificHeaderMutationsWins()
 	for i, vh := range rc.GetVirtualHosts() {
 		vpath := path.key("virtual_hosts").idx(i)
-		v := config.VirtualHost{Name: vh.GetName(), Domains: vh.GetDomains(), Origin: p.origin(vpath)}
+		v := config.VirtualHost{Name: vh.GetName(), Domains: vh.GetDomains(), Metadata: metadata(vh.GetMetadata()),
+			Headers: p.headerMutations(vh, vpath), Origin: p.origin(vpath)}
 		if vh.GetRequireTls() != routev3.VirtualHost_NONE {
 			p.warnf(vpath.key("require_tls"), "require_tls is not supported, ignored")
 		}
@@ -318,7 +338,7 @@ func (p *parser) routeConfig(rc *routev3.RouteConfiguration, path fieldPath, ln 
 }
 
 func (p *parser) route(r *routev3.Route, path fieldPath) (config.Route, bool) {
-	out := config.Route{Name: r.GetName(), Origin: p.origin(path)}
+	out := config.Route{Name: r.GetName(), Metadata: metadata(r.GetMetadata()), Origin: p.origin(path)}
 	m := r.GetMatch()
 	mpath := path.key("match")
 	switch ps := m.GetPathSpecifier().(type) {
@@ -337,9 +357,12 @@ func (p *parser) route(r *routev3.Route, path fieldPath) (config.Route, bool) {
 	if cs := m.GetCaseSensitive(); cs != nil && !cs.GetValue() {
 		out.Match.IgnoreCase = true
 	}
-	if len(m.GetHeaders()) > 0 || len(m.GetQueryParameters()) > 0 || m.GetGrpc() != nil || m.GetRuntimeFraction() != nil ||
-		len(m.GetDynamicMetadata()) > 0 || len(m.GetFilterState()) > 0 || m.GetTlsContext() != nil {
-		p.warnf(mpath, "%s: only the path is matched; header, query, gRPC, runtime, metadata and TLS conditions are ignored", routeLabel(r))
+	var ok bool
+	if out.HeaderMatchers, ok = p.headerMatchers(m.GetHeaders(), mpath.key("headers")); !ok {
+		return out, false
+	}
+	if out.QueryMatchers, ok = p.queryMatchers(m.GetQueryParameters(), mpath.key("query_parameters")); !ok {
+		return out, false
 	}
 	if _, err := out.Match.Matcher(); err != nil {
 		p.errorf(mpath, "%s: %v", routeLabel(r), err)
@@ -374,12 +397,15 @@ func (p *parser) route(r *routev3.Route, path fieldPath) (config.Route, bool) {
 		out.PrefixRewrite = ra.GetPrefixRewrite()
 		if hr, ok := ra.GetHostRewriteSpecifier().(*routev3.RouteAction_HostRewriteLiteral); ok {
 			out.HostRewrite = hr.HostRewriteLiteral
-		} else if ra.GetHostRewriteSpecifier() != nil {
-			p.warnf(apath, "%s: only host_rewrite_literal is supported, other host rewrites are ignored", routeLabel(r))
 		}
-		if ra.GetRegexRewrite() != nil || ra.GetPathRewritePolicy() != nil {
-			p.warnf(apath, "%s: regex and template path rewrites are not supported, ignored", routeLabel(r))
+		if rr := ra.GetRegexRewrite(); rr != nil {
+			if _, err := regexp.Compile(rr.GetPattern().GetRegex()); err != nil {
+				p.errorf(apath.key("regex_rewrite").key("pattern"), "%s: %v", routeLabel(r), err)
+				return out, false
+			}
+			out.RegexRewrite = &config.RegexRewrite{Pattern: rr.GetPattern().GetRegex(), Substitution: rr.GetSubstitution()}
 		}
+
 	case *routev3.Route_DirectResponse:
 		body, err := p.dataSource(a.DirectResponse.GetBody())
 		if err != nil {
@@ -394,6 +420,7 @@ func (p *parser) route(r *routev3.Route, path fieldPath) (config.Route, bool) {
 	if len(r.GetTypedPerFilterConfig()) > 0 {
 		p.warnf(path.key("typed_per_filter_config"), "%s: per-route filter configuration is not supported, ignored", routeLabel(r))
 	}
+	out.Headers = p.headerMutations(r, path)
 	return out, true
 }
 

@@ -83,7 +83,8 @@ func TestFullBootstrap(t *testing.T) {
 	}
 	wantWarnings := []string{
 		path + ": static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[1].typed_config (line 80): type envoy.extensions.filters.http.cors.v3.Cors is not known to wasmgate; this extension is ignored",
-		path + `: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[1].routes[0].match (line 44): route: only the path is matched; header, query, gRPC, runtime, metadata and TLS conditions are ignored`,
+		path + ": static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.config.vm_config.code.remote.http_uri.timeout (line 65): timeout is not supported by wasmgate; ignored",
+		path + ": static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log (line 13): access_log is not supported by wasmgate; ignored",
 	}
 	if got := problems(res.Problems, config.SeverityWarning); !slices.Equal(got, wantWarnings) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, wantWarnings)

@@ -31,6 +31,9 @@ import (
 	"github.com/wasmgate/wasmgate/config"
 )
 
+// routerNames are the names Envoy knows the router filter by.
+var routerNames = map[string]bool{"envoy.filters.http.router": true, "envoy.router": true}
+
 // unpacked is a typed_config decoded into its message.
 type unpacked struct {
 	msg     proto.Message
@@ -44,6 +47,11 @@ type unpacked struct {
 // xds.type.v3.TypedStruct. msg is nil for a type wasmgate does not know (already reported by the
 // decoder as a placeholder) and for an empty Any. ok is false after an error was reported.
 func (p *parser) unpack(a *anypb.Any, path fieldPath) (u unpacked, ok bool) {
+	defer func() {
+		if ok {
+			p.unpacked[path.String()] = u
+		}
+	}()
 	u.body = path
 	if a == nil || a.GetTypeUrl() == "" {
 		return u, true
@@ -116,6 +124,9 @@ func (p *parser) hcm(h *hcmv3.HttpConnectionManager, path fieldPath, ln *config.
 	if !p.routeConfig(rc.RouteConfig, path.key("route_config"), ln) {
 		return false
 	}
+	settings := p.httpSettings(h)
+	settings.Headers, settings.MostSpecificHeaderMutationsWins = ln.HTTP.Headers, ln.HTTP.MostSpecificHeaderMutationsWins
+	ln.HTTP = settings
 	router := false
 	for i, f := range h.GetHttpFilters() {
 		fpath := path.key("http_filters").idx(i)
@@ -129,6 +140,11 @@ func (p *parser) hcm(h *hcmv3.HttpConnectionManager, path fieldPath, ln *config.
 		}
 		if f.GetDisabled() {
 			p.warnf(fpath.key("disabled"), "HTTP filter %q is disabled (per-route enabling is not supported), skipped", f.GetName())
+			continue
+		}
+		if f.GetTypedConfig() == nil && routerNames[f.GetName()] {
+			// Envoy finds a filter without typed_config by its name; the router needs no config.
+			router = true
 			continue
 		}
 		u, ok := p.unpack(f.GetTypedConfig(), fpath.key("typed_config"))
@@ -285,20 +301,22 @@ func (p *parser) upstreamTLS(ts *corev3.TransportSocket, path fieldPath) (*confi
 	return nil, false
 }
 
-// protocolOptions warns about upstream HTTP/2, which the gateway does not speak.
+// protocolOptions unpacks the cluster's typed_extension_protocol_options (so the field walk
+// looks inside them) and warns about upstream HTTP/2, which the gateway does not speak.
 func (p *parser) protocolOptions(c *clusterv3.Cluster, path fieldPath) {
-	const key = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
-	a, ok := c.GetTypedExtensionProtocolOptions()[key]
-	http2 := c.GetHttp2ProtocolOptions() != nil //nolint:staticcheck // deprecated field, still accepted by Envoy
-	if ok {
-		m, err := a.UnmarshalNew()
-		if err == nil {
-			if o, ok := m.(*upstreamhttpv3.HttpProtocolOptions); ok && o.GetExplicitHttpConfig().GetHttp2ProtocolOptions() != nil {
-				http2 = true
-			}
+	opts := c.GetTypedExtensionProtocolOptions()
+	keys := slices.Sorted(maps.Keys(opts))
+	for _, k := range keys {
+		kpath := path.key("typed_extension_protocol_options").key(k)
+		u, ok := p.unpack(opts[k], kpath)
+		if !ok {
+			continue
+		}
+		if o, ok := u.msg.(*upstreamhttpv3.HttpProtocolOptions); ok && o.GetExplicitHttpConfig().GetHttp2ProtocolOptions() != nil {
+			p.warnf(u.body.key("explicit_http_config").key("http2_protocol_options"), "cluster %q: upstream HTTP/2 is not supported, HTTP/1.1 is used", c.GetName())
 		}
 	}
-	if http2 {
-		p.warnf(path, "cluster %q: upstream HTTP/2 is not supported, HTTP/1.1 is used", c.GetName())
+	if c.GetHttp2ProtocolOptions() != nil { //nolint:staticcheck // deprecated field, still accepted by Envoy
+		p.warnf(path.key("http2_protocol_options"), "cluster %q: upstream HTTP/2 is not supported, HTTP/1.1 is used", c.GetName())
 	}
 }

@@ -142,6 +142,11 @@ func locate(md protoreflect.MessageDescriptor, node any, path fieldPath, set fun
 			return &located{path: path.key(k), msg: fmt.Sprintf("unknown field %q in %s", k, md.FullName())}
 		}
 		if fd.Kind() != protoreflect.MessageKind && fd.Kind() != protoreflect.GroupKind {
+			// A scalar: the error is here when the field alone does not decode.
+			one, _ := json.Marshal(map[string]any{k: obj[k]})
+			if err := protojson.Unmarshal(one, mt.New().Interface()); err != nil {
+				return &located{path: path.key(k), msg: cleanProtoErr(err)}
+			}
 			continue
 		}
 		v := obj[k]
@@ -192,6 +197,7 @@ type unresolvedType struct {
 // with its field path.
 func decodeProto(doc any, msg proto.Message, base fieldPath) ([]unresolvedType, *located) {
 	var unresolved []unresolvedType
+	normalizeEnums(msg.ProtoReflect().Descriptor(), doc)
 	for range 1000 {
 		raw, err := json.Marshal(doc)
 		if err != nil {

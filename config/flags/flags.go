@@ -141,7 +141,9 @@ func Build(opts Options) *config.Result {
 	if ps.Err() != nil {
 		return res
 	}
-	cfg := &config.Config{Source: "flags", Listeners: []config.Listener{ln}, Clusters: []config.Cluster{cluster}}
+	// Plugins run here as Higress runs them, so their metrics get Higress's tags.
+	cfg := &config.Config{Source: "flags", Listeners: []config.Listener{ln}, Clusters: []config.Cluster{cluster},
+		StatsTags: config.HigressStatsTags()}
 	if vps := cfg.Validate(); len(vps) > 0 {
 		*ps = append(*ps, vps...)
 		return res

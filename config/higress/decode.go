@@ -186,19 +186,4 @@ func (d *decoder) enum(m map[string]any, key, path string, names map[string]int)
 	return 0, false
 }
 
-// unknownKeys warns about keys of m that are not in known: typos such as `defaultconfig` would
-// otherwise be silently ignored (the Kubernetes API server prunes unknown fields of these CRDs).
-func (d *decoder) unknownKeys(m map[string]any, path string, known ...string) {
-	var keys []string
-	for k := range m {
-		if !slices.Contains(known, k) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		d.warnf(join(path, k), "unknown field, ignored")
-	}
-}
-
 const maxInt32, minInt32 = math.MaxInt32, math.MinInt32

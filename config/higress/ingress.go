@@ -90,13 +90,9 @@ func decodeIngress(d *decoder, doc map[string]any, name, namespace string, annot
 		}
 		return nil
 	}
-	d.unknownKeys(spec, "spec", "ingressClassName", "defaultBackend", "rules", "tls")
 	in.ClassName = d.str(spec, "ingressClassName", "spec")
 	if in.ClassName != "" && in.ClassName != "higress" {
 		d.warnf("spec.ingressClassName", "class %q is not \"higress\"; Higress may not serve this Ingress, loaded anyway", in.ClassName)
-	}
-	if _, ok := spec["tls"]; ok {
-		d.warnf("spec.tls", "TLS termination is not supported locally, ignored")
 	}
 	if db, ok := d.obj(spec, "defaultBackend", "spec"); ok {
 		in.DefaultBackend = decodeBackend(d, db, "spec.defaultBackend")
@@ -108,7 +104,6 @@ func decodeIngress(d *decoder, doc map[string]any, name, namespace string, annot
 			d.errorf(path, "must be an object, not %s", typeName(raw))
 			continue
 		}
-		d.unknownKeys(m, path, "host", "http")
 		rule := IngressRule{Host: d.str(m, "host", path)}
 		if h, ok := d.obj(m, "http", path); ok {
 			hpath := join(path, "http")
@@ -119,7 +114,6 @@ func decodeIngress(d *decoder, doc map[string]any, name, namespace string, annot
 					d.errorf(ppath, "must be an object, not %s", typeName(rawp))
 					continue
 				}
-				d.unknownKeys(pm, ppath, "path", "pathType", "backend")
 				p := IngressPath{Path: d.str(pm, "path", ppath), PathType: d.str(pm, "pathType", ppath), Field: d.field(ppath)}
 				if b, ok := d.obj(pm, "backend", ppath); ok {
 					if be := decodeBackend(d, b, join(ppath, "backend")); be != nil {
@@ -141,7 +135,6 @@ func decodeIngress(d *decoder, doc map[string]any, name, namespace string, annot
 
 func decodeBackend(d *decoder, m map[string]any, path string) *Backend {
 	b := &Backend{Field: d.field(path)}
-	d.unknownKeys(m, path, "service", "resource")
 	if s, ok := d.obj(m, "service", path); ok {
 		spath := join(path, "service")
 		b.Service = &ServiceBackend{Name: d.str(s, "name", spath)}

@@ -246,6 +246,13 @@ func (ld *load) document(rel, path, prefix string, doc document) {
 	origin := config.Origin{File: rel, Field: strings.TrimSuffix(prefix, ": ")}
 
 	switch {
+	case kind == "WasmPlugin" && apiVersion == HigressWasmPluginAPI, kind == "Ingress" && apiVersion == IngressAPI,
+		kind == "McpBridge" && apiVersion == McpBridgeAPI, kind == "Secret" && apiVersion == "v1":
+		walkResource(d, kind, m)
+	case kind == "WasmPlugin" && apiVersion == IstioWasmPluginAPI:
+		walkResource(d, "IstioWasmPlugin", m)
+	}
+	switch {
 	case kind == "WasmPlugin" && (apiVersion == HigressWasmPluginAPI || apiVersion == IstioWasmPluginAPI):
 		ld.wasmPlugin(d, m, apiVersion, name, namespace, effectiveNS, path, origin)
 	case kind == "McpBridge" && apiVersion == McpBridgeAPI:
@@ -357,7 +364,7 @@ func asRuleError(err error, target **RuleError) bool {
 
 // build assembles the configuration from everything loaded.
 func (ld *load) build() *config.Config {
-	cfg := &config.Config{Source: "higress"}
+	cfg := &config.Config{Source: "higress", StatsTags: config.HigressStatsTags()}
 
 	registries := map[string]*Registry{}
 	var clusters []config.Cluster
@@ -430,6 +437,7 @@ func (ld *load) build() *config.Config {
 		VirtualHosts: vhosts,
 		Plugins:      ld.plugins,
 		ChainOrder:   config.ChainByPhase,
+		HTTP:         config.HTTPSettings{ServerName: config.HigressServerName},
 	}}
 	cfg.Clusters = clusters
 	*ld.ps = append(*ld.ps, cfg.Validate()...)

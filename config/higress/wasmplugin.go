@@ -99,14 +99,6 @@ func decodeWasmPlugin(d *decoder, apiVersion string, doc map[string]any, name, n
 		return nil
 	}
 	s := &w.Spec
-	known := []string{"url", "sha256", "imagePullPolicy", "imagePullSecret", "pluginConfig", "pluginName",
-		"phase", "priority", "failStrategy", "vmConfig", "verificationKey"}
-	if istio {
-		known = append(known, "selector", "match", "type", "targetRef", "targetRefs")
-	} else {
-		known = append(known, "defaultConfig", "defaultConfigDisable", "matchRules")
-	}
-	d.unknownKeys(spec, "spec", known...)
 
 	s.URL = d.str(spec, "url", "spec")
 	if s.URL == "" && !d.failed {
@@ -139,7 +131,6 @@ func decodeWasmPlugin(d *decoder, apiVersion string, doc map[string]any, name, n
 		s.FailStrategy = config.FailStrategy(v)
 	}
 	if vm, ok := d.obj(spec, "vmConfig", "spec"); ok {
-		d.unknownKeys(vm, "spec.vmConfig", "env")
 		for i, raw := range d.list(vm, "env", "spec.vmConfig") {
 			path := index("spec.vmConfig.env", i)
 			e, ok := raw.(map[string]any)
@@ -147,7 +138,6 @@ func decodeWasmPlugin(d *decoder, apiVersion string, doc map[string]any, name, n
 				d.errorf(path, "must be an object, not %s", typeName(raw))
 				continue
 			}
-			d.unknownKeys(e, path, "name", "valueFrom", "value")
 			ev := EnvVar{Name: d.str(e, "name", path), Value: d.str(e, "value", path)}
 			if ev.Name == "" {
 				d.errorf(join(path, "name"), "required")
@@ -183,7 +173,6 @@ func decodeWasmPlugin(d *decoder, apiVersion string, doc map[string]any, name, n
 			d.errorf(path, "must be an object, not %s", typeName(raw))
 			continue
 		}
-		d.unknownKeys(r, path, "ingress", "domain", "service", "config", "configDisable", "routeType")
 		rule := MatchRule{
 			Ingress: d.strList(r, "ingress", path),
 			Domain:  d.strList(r, "domain", path),

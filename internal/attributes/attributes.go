@@ -1,8 +1,8 @@
 // Package attributes answers the proxy-wasm properties of one HTTP request
 // the way Envoy does: its attributes request.*, response.*, source.*,
 // destination.*, upstream.*, connection.* and xds.*, plus the legacy
-// top-level route_name, cluster_name and connection_id that Higress plugins
-// read. The gateway and the plugintest harness share it, so a plugin sees
+// top-level route_name, cluster_name, connection_id, route_metadata,
+// cluster_metadata and listener_metadata that plugins read. The gateway and the plugintest harness share it, so a plugin sees
 // the same values under test as in front of real traffic.
 package attributes
 
@@ -42,6 +42,7 @@ type Request struct {
 	status      int
 	details     string
 	respHeaders map[string]string
+	xds         XDS
 }
 
 // SetRequestHeaders records the request headers as they are now; the
@@ -74,6 +75,21 @@ func (r *Request) SetNoRoute() {
 	r.route, r.cluster, r.upstream, r.routed = "", "", "", false
 }
 
+// SetXDS records the configuration the request was routed by (metadata, virtual host).
+func (r *Request) SetXDS(x XDS) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.xds = x
+}
+
+// SetUpstreamAddress records the address (host:port) of the upstream endpoint the request was
+// sent to.
+func (r *Request) SetUpstreamAddress(addr string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.upstream = addr
+}
+
 // SetResponse records the response status and headers; details, when not
 // empty, becomes response.code_details.
 func (r *Request) SetResponse(status int, h *host.HeaderMap, details string) {
@@ -101,14 +117,31 @@ func (r *Request) Property(path []string) (any, bool) {
 		return r.cluster, leaf && r.cluster != ""
 	case "connection_id":
 		return r.ConnectionID, leaf
+	case "route_metadata":
+		return metadataValue(r.xds.RouteMetadata, r.xds.HasRoute, path[1:])
+	case "cluster_metadata":
+		return metadataValue(r.xds.ClusterMetadata, r.xds.HasCluster, path[1:])
+	case "listener_metadata":
+		return metadataValue(r.xds.ListenerMetadata, true, path[1:])
 	case "xds":
-		if len(path) == 2 {
-			switch path[1] {
-			case "route_name":
-				return r.route, r.routed
-			case "cluster_name":
-				return r.cluster, r.cluster != ""
-			}
+		if len(path) < 2 {
+			return nil, false
+		}
+		switch path[1] {
+		case "route_name":
+			return r.route, len(path) == 2 && r.routed
+		case "cluster_name":
+			return r.cluster, len(path) == 2 && r.cluster != ""
+		case "virtual_host_name":
+			return r.xds.VirtualHostName, len(path) == 2 && r.xds.HasRoute
+		case "route_metadata":
+			return metadataValue(r.xds.RouteMetadata, r.xds.HasRoute, path[2:])
+		case "virtual_host_metadata":
+			return metadataValue(r.xds.VirtualHostMetadata, r.xds.HasRoute, path[2:])
+		case "cluster_metadata":
+			return metadataValue(r.xds.ClusterMetadata, r.xds.HasCluster, path[2:])
+		case "listener_metadata":
+			return metadataValue(r.xds.ListenerMetadata, true, path[2:])
 		}
 	case "request":
 		return r.request(path[1:])
