@@ -224,14 +224,26 @@ var wasmMagic = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
 // CheckWasm reports whether b looks like a binary WebAssembly module (magic
 // number and version 1) of an acceptable size.
 func CheckWasm(b []byte) error {
+	if err := checkWasmHeader(b); err != nil {
+		return err
+	}
+	if len(b) > MaxModuleSize {
+		return fmt.Errorf("module is %d bytes, more than the %d-byte limit", len(b), MaxModuleSize)
+	}
+	return nil
+}
+
+// CheckWasmHeader checks the first eight bytes of a module (the \0asm magic
+// number and version 1), so a stream can be refused before the rest of it
+// is read.
+func CheckWasmHeader(head []byte) error { return checkWasmHeader(head) }
+
+func checkWasmHeader(b []byte) error {
 	if len(b) < len(wasmMagic) || !bytes.Equal(b[:4], wasmMagic[:4]) {
 		return errors.New("not a WebAssembly module (missing \\0asm magic number)")
 	}
 	if !bytes.Equal(b[4:8], wasmMagic[4:]) {
 		return fmt.Errorf("unsupported WebAssembly binary version %x", b[4:8])
-	}
-	if len(b) > MaxModuleSize {
-		return fmt.Errorf("module is %d bytes, more than the %d-byte limit", len(b), MaxModuleSize)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -8,12 +9,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wasmgate/wasmgate/oci"
+	"github.com/wasmgate/wasmgate/oci/fetch"
 	"github.com/wasmgate/wasmgate/oci/registry"
 )
 
 func init() {
 	var (
 		rf       registryFlags
+		ff       fetchFlags
 		out      string
 		metadata string
 	)
@@ -23,10 +27,25 @@ func init() {
 		Long: `Pull downloads REF and writes its module to -o (default plugin.wasm). It accepts
 the image forms Higress gateways accept: the Higress OCI image (plugin.tar.gz as
 the last layer), a Docker image whose last layer holds plugin.wasm, and the
-raw-module layer form. Every blob is checked against its digest.`,
+raw-module layer form. Every blob is checked against its digest, and the image
+is read within the size limits (--max-*-size) as it streams in; metadata file
+names must be plain file names. The pull is bounded by the fetch timeouts and
+retried when another attempt may succeed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := registry.Pull(cmd.Context(), args[0], rf.options())
+			opts := rf.options()
+			lim, err := ff.imageLimits()
+			if err != nil {
+				return err
+			}
+			opts.Limits = lim
+			opts.HTTPClient = fetch.Client(ff.timeouts())
+			var a *oci.Artifact
+			err = fetch.Retry(cmd.Context(), ff.timeouts(), slog.Default(), args[0], func(ctx context.Context) error {
+				var err error
+				a, err = registry.Pull(ctx, args[0], opts)
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -45,7 +64,10 @@ raw-module layer form. Every blob is checked against its digest.`,
 					return err
 				}
 				for _, f := range a.Files {
-					if err := os.WriteFile(filepath.Join(metadata, filepath.Base(f.Name)), f.Data, 0o644); err != nil {
+					if err := oci.CheckFileName(f.Name); err != nil {
+						return fmt.Errorf("metadata file: %w", err)
+					}
+					if err := os.WriteFile(filepath.Join(metadata, f.Name), f.Data, 0o644); err != nil {
 						return fmt.Errorf("write %s: %w", f.Name, err)
 					}
 				}
@@ -55,6 +77,7 @@ raw-module layer form. Every blob is checked against its digest.`,
 		},
 	}
 	rf.add(cmd)
+	ff.add(cmd)
 	cmd.Flags().StringVarP(&out, "output", "o", "plugin.wasm", "module output file, - for stdout")
 	cmd.Flags().StringVar(&metadata, "metadata", "", "also write spec.yaml, READMEs and icon.png into this directory")
 	rootCmd.AddCommand(cmd)

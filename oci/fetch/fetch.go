@@ -10,12 +10,18 @@
 //   - file:// urls and file paths (absolute, ./ or ../, or ending in .wasm)
 //     are read from disk.
 //
+// Network fetches are bounded by connect, response and total timeouts and
+// retried with backoff when another attempt may succeed (see Timeouts);
+// images and downloads are read within size limits (see oci.Limits), the
+// module's magic number checked on its first bytes.
+//
 // When a pull or download fails and an earlier copy is cached, Fetch returns
 // that copy together with the error, so a gateway can keep serving the
 // plugin and report the failure.
 package fetch
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -91,9 +97,15 @@ type Options struct {
 	// BaseDir resolves relative file paths; empty means the working
 	// directory.
 	BaseDir string
-	// HTTPClient is used for http(s) urls and registries; nil means a
-	// default client.
+	// HTTPClient is used for http(s) urls and registries; nil means
+	// Client(Timeouts).
 	HTTPClient *http.Client
+	// Timeouts bound each connection and response, and the whole fetch
+	// with its retries (see Timeouts); zero fields take DefaultTimeouts.
+	Timeouts Timeouts
+	// Limits bound what an image or download may make Fetch read (see
+	// oci.Limits); zero fields take oci.DefaultLimits.
+	Limits oci.Limits
 	// Logger receives progress logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -187,10 +199,25 @@ func Fetch(ctx context.Context, rawURL string, opts Options) (m Module, err erro
 	case SchemeFile:
 		return fetchFile(canon, want, opts)
 	case SchemeHTTP:
-		return withFallback(canon, want, opts, func(c *cache) (Module, error) { return fetchHTTP(ctx, canon, want, c, opts) })
+		return withFallback(canon, want, opts, func(c *cache) (Module, error) {
+			return retried(ctx, canon, opts, func(ctx context.Context) (Module, error) { return fetchHTTP(ctx, canon, want, c, opts) })
+		})
 	default:
-		return withFallback(canon, want, opts, func(c *cache) (Module, error) { return fetchOCI(ctx, canon, want, c, opts) })
+		return withFallback(canon, want, opts, func(c *cache) (Module, error) {
+			return retried(ctx, canon, opts, func(ctx context.Context) (Module, error) { return fetchOCI(ctx, canon, want, c, opts) })
+		})
 	}
+}
+
+// retried runs one network fetch under opts.Timeouts.
+func retried(ctx context.Context, canon string, opts Options, attempt func(context.Context) (Module, error)) (Module, error) {
+	var m Module
+	err := Retry(ctx, opts.Timeouts, opts.logger(), canon, func(ctx context.Context) error {
+		var err error
+		m, err = attempt(ctx)
+		return err
+	})
+	return m, err
 }
 
 // locks serialises fetches of one url into one cache.
@@ -277,7 +304,7 @@ func httpClient(opts Options) *http.Client {
 	if opts.HTTPClient != nil {
 		return opts.HTTPClient
 	}
-	return http.DefaultClient
+	return Client(opts.Timeouts)
 }
 
 func fetchHTTP(ctx context.Context, u, want string, c *cache, opts Options) (Module, error) {
@@ -305,21 +332,15 @@ func fetchHTTP(ctx context.Context, u, want string, c *cache, opts Options) (Mod
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return Module{}, fmt.Errorf("GET %s: %s", u, resp.Status)
+		return Module{}, &StatusError{URL: u, Status: resp.Status, Code: resp.StatusCode}
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, oci.MaxModuleSize+1))
+	b, err := readModule(resp.Body, resp.ContentLength, opts.Limits.WithDefaults().Module, "GET "+u)
 	if err != nil {
-		return Module{}, fmt.Errorf("GET %s: %w", u, err)
-	}
-	if len(b) > oci.MaxModuleSize {
-		return Module{}, fmt.Errorf("GET %s: module larger than %d bytes", u, oci.MaxModuleSize)
+		return Module{}, err
 	}
 	got := sha256Hex(b)
 	if want != "" && got != want {
 		return Module{}, &ChecksumError{Source: u, Want: want, Got: got}
-	}
-	if err := oci.CheckWasm(b); err != nil {
-		return Module{}, fmt.Errorf("GET %s: %w", u, err)
 	}
 	m := Module{Bytes: b, Digest: "sha256:" + got, Source: u}
 	if err := c.store(u, ref{Module: m.Digest, Source: u}, b); err != nil {
@@ -369,7 +390,7 @@ func fetchOCI(ctx context.Context, canon, want string, c *cache, opts Options) (
 		PlainHTTP:    opts.PlainHTTP,
 		HTTPFallback: opts.HTTPFallback,
 		DockerConfig: opts.PullSecret,
-		HTTPClient:   opts.HTTPClient,
+		HTTPClient:   httpClient(opts),
 		Logger:       opts.Logger,
 	})
 	if err != nil {
@@ -389,7 +410,7 @@ func fetchOCI(ctx context.Context, canon, want string, c *cache, opts Options) (
 		}
 		return m, nil
 	}
-	a, err := registry.PullFrom(ctx, repo)
+	a, err := registry.PullFrom(ctx, repo, opts.Limits)
 	if err != nil {
 		return Module{}, err
 	}
@@ -405,6 +426,41 @@ func fetchOCI(ctx context.Context, canon, want string, c *cache, opts Options) (
 	}
 	opts.logger().Info("plugin pulled", "url", canon, "image", m.ImageDigest, "module", m.Digest, "variant", a.Variant)
 	return m, nil
+}
+
+// readModule reads a downloaded module: the magic number is checked on the
+// first eight bytes and no more than max bytes are read. size is the
+// announced length (-1 when unknown).
+func readModule(r io.Reader, size, max int64, what string) ([]byte, error) {
+	if size > max {
+		return nil, &oci.LimitError{What: what, Limit: "module size", Max: max, Size: size}
+	}
+	var head [8]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: empty body, not a WebAssembly module", what)
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) && size < 0 {
+			return nil, fmt.Errorf("%s: not a WebAssembly module (fewer than 8 bytes)", what)
+		}
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := oci.CheckWasmHeader(head[:]); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	hint := size
+	if hint <= 0 {
+		hint = 64 << 10
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, hint))
+	buf.Write(head[:])
+	if _, err := buf.ReadFrom(io.LimitReader(r, max-int64(len(head))+1)); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if int64(buf.Len()) > max {
+		return nil, &oci.LimitError{What: what, Limit: "module size", Max: max}
+	}
+	return buf.Bytes(), nil
 }
 
 func imageSource(r orasreg.Reference, img digest.Digest) string {

@@ -46,6 +46,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Logger receives debug logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Limits bound what Pull reads from an image (see oci.Limits); zero
+	// fields take oci.DefaultLimits.
+	Limits oci.Limits
 }
 
 func (o Options) logger() *slog.Logger {
@@ -224,11 +227,11 @@ func Pull(ctx context.Context, ref string, opts Options) (*oci.Artifact, error) 
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", ref, err)
 	}
-	return PullFrom(ctx, repo)
+	return PullFrom(ctx, repo, opts.Limits)
 }
 
-// PullFrom is Pull on an opened repository.
-func PullFrom(ctx context.Context, repo *remote.Repository) (*oci.Artifact, error) {
+// PullFrom is Pull on an opened repository, within lim.
+func PullFrom(ctx context.Context, repo *remote.Repository, lim oci.Limits) (*oci.Artifact, error) {
 	desc, err := Resolve(ctx, repo)
 	if err != nil {
 		return nil, fmt.Errorf("pull: %w", err)
@@ -238,7 +241,7 @@ func PullFrom(ctx context.Context, repo *remote.Repository) (*oci.Artifact, erro
 	if d, derr := repo.Reference.Digest(); derr == nil && d != desc.Digest {
 		return nil, fmt.Errorf("pull %s: registry resolved it to %s", repo.Reference, desc.Digest)
 	}
-	a, err := oci.Extract(ctx, fetcher{repo}, desc)
+	a, err := oci.ExtractLimited(ctx, fetcher{repo}, desc, lim)
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", repo.Reference, authHint(err, repo.Reference.Registry))
 	}
