@@ -21,11 +21,19 @@ import (
 // ServeAdmin starts the admin API (shaped like Envoy's) on addr:
 //
 //	GET  /ready               200 LIVE once a configuration is applied
-//	GET  /config_dump         routes, clusters and plugins with their configuration
+//	GET  /config_dump         routes, clusters and plugins with their configuration, the reload state
 //	POST /logging?wasm=debug  plugin log level (also ?gateway=, ?level= for all)
 //	GET  /stats/prometheus    gateway metrics and every plugin-defined metric
-//	GET  /plugins             each plugin's state, error, VM count
+//	GET  /plugins             each plugin's state, error and its reason, VM count
 //	GET  /debug/pprof/…       Go profiles of the gateway
+//
+// Endpoints that change state answer only POST (405 otherwise, as Envoy).
+// Requests whose Host header is not a loopback name, the address the API
+// listens on or one of Options.AdminHosts get 403 (a web page reaching the
+// API through DNS rebinding names its own host), as do cross-origin POSTs
+// from browsers; no CORS header is ever sent. With Options.AdminToken set,
+// every request but GET /ready must carry it as a bearer token. None of the
+// handlers waits for a reload in progress.
 func (gw *Server) ServeAdmin(addr string) (string, error) {
 	if addr == "" {
 		addr = config.DefaultAdmin
@@ -37,14 +45,14 @@ func (gw *Server) ServeAdmin(addr string) (string, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ready", gw.adminReady)
 	mux.HandleFunc("GET /config_dump", gw.adminConfigDump)
-	mux.HandleFunc("POST /logging", gw.adminLogging)
-	mux.HandleFunc("GET /logging", gw.adminLogging)
+	mux.HandleFunc("/logging", gw.postOnly(gw.adminLogging))
 	mux.HandleFunc("GET /plugins", gw.adminPlugins)
 	mux.Handle("GET /stats/prometheus", promhttp.HandlerFor(gw.metrics.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	guard := newAdminGuard(addr, ln.Addr(), gw.opts.AdminHosts, gw.opts.AdminToken)
+	srv := &http.Server{Handler: guard.wrap(mux), ReadHeaderTimeout: 10 * time.Second}
 	gw.applyMu.Lock()
 	gw.admin = srv
 	gw.adminAddr = ln.Addr().String()
@@ -54,8 +62,26 @@ func (gw *Server) ServeAdmin(addr string) (string, error) {
 			gw.log.Error("admin listener stopped", "error", err)
 		}
 	}()
-	gw.log.Info("admin listening", "address", ln.Addr().String())
+	gw.log.Info("admin listening", "address", ln.Addr().String(), "token", gw.opts.AdminToken != "")
+	if !guard.loopbackOnly {
+		gw.log.Warn("the admin API listens on a non-loopback address: whoever reaches it can read plugin configurations and change log levels; keep it on 127.0.0.1, or firewall it and set a token",
+			"address", ln.Addr().String(), "token", gw.opts.AdminToken != "")
+	}
 	return ln.Addr().String(), nil
+}
+
+// postOnly answers a state-changing endpoint: POST runs it, any other
+// method gets Envoy's 405 and changes nothing.
+func (gw *Server) postOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			gw.log.Warn("admin path mutates state; POST required", "path", r.URL.Path, "method", r.Method)
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, fmt.Sprintf("Method %s not allowed, POST required.", r.Method), http.StatusMethodNotAllowed)
+			return
+		}
+		h(w, r)
+	}
 }
 
 func (gw *Server) adminReady(w http.ResponseWriter, r *http.Request) {
@@ -105,9 +131,7 @@ func (gw *Server) adminConfigDump(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no configuration", http.StatusServiceUnavailable)
 		return
 	}
-	gw.applyMu.Lock()
-	problems := append([]string(nil), gw.problems...)
-	gw.applyMu.Unlock()
+	problems := gw.currentProblems()
 	out := struct {
 		Version  int           `json:"version"`
 		Source   string        `json:"source"`
@@ -116,8 +140,9 @@ func (gw *Server) adminConfigDump(w http.ResponseWriter, r *http.Request) {
 		Plugins  []dumpPlugin  `json:"plugins"`
 		Problems []string      `json:"problems,omitempty"`
 		// Warnings are the problems that are warnings: fields and objects ignored.
-		Warnings []string `json:"warnings"`
-	}{Version: snap.version, Source: snap.cfg.Source, Problems: problems, Warnings: warningsOf(problems)}
+		Warnings []string     `json:"warnings"`
+		Reload   ReloadStatus `json:"reload"`
+	}{Version: snap.version, Source: snap.cfg.Source, Problems: problems, Warnings: warningsOf(problems), Reload: gw.Reload()}
 	for _, l := range snap.cfg.Listeners {
 		for _, vh := range l.VirtualHosts {
 			for _, rt := range vh.Routes {
@@ -143,7 +168,7 @@ func (gw *Server) adminConfigDump(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Clusters = append(out.Clusters, dc)
 	}
-	statuses := gw.Plugins()
+	statuses := pluginStatuses(snap)
 	i := 0
 	for _, ln := range sortedListeners(snap) {
 		for _, p := range snap.listeners[ln].plugins {

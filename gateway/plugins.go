@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"sort"
 	"sync"
@@ -31,6 +32,8 @@ type pluginRuntime struct {
 	// err is the latest load error; with hp set it means an update failed
 	// and the previous version keeps serving.
 	err error
+	// why says what err is about, for the admin API (see status.go).
+	why failure
 }
 
 // skip reports a plugin that is bypassed: it failed to load and fails open.
@@ -67,10 +70,11 @@ type pluginLoader struct {
 	current map[string]*pluginRuntime // by identity
 	byKey   map[string]*pluginRuntime // previous version by plugin key
 	created []*pluginRuntime
+	mods    moduleResults // remote modules, fetched before the snapshot is built
 }
 
-func (gw *Server) newPluginLoader(ctx context.Context, prev, next *snapshot) *pluginLoader {
-	l := &pluginLoader{gw: gw, ctx: ctx, next: next, current: map[string]*pluginRuntime{}, byKey: map[string]*pluginRuntime{}}
+func (gw *Server) newPluginLoader(ctx context.Context, prev, next *snapshot, mods moduleResults) *pluginLoader {
+	l := &pluginLoader{gw: gw, ctx: ctx, next: next, current: map[string]*pluginRuntime{}, byKey: map[string]*pluginRuntime{}, mods: mods}
 	if prev != nil {
 		for _, p := range prev.plugins {
 			if p.hp != nil {
@@ -85,7 +89,7 @@ func (gw *Server) newPluginLoader(ctx context.Context, prev, next *snapshot) *pl
 // load returns the runtime for one configured plugin. A plugin that fails to
 // load keeps its previous version (if any) serving, with the error attached.
 func (l *pluginLoader) load(pc config.Plugin) *pluginRuntime {
-	bytes, digest, source, fetchErr := l.gw.fetchModule(l.ctx, pc)
+	bytes, digest, source, fetchErr := l.module(pc)
 	if fetchErr != nil && bytes == nil {
 		return l.failed(pc, fetchErr)
 	}
@@ -94,7 +98,10 @@ func (l *pluginLoader) load(pc config.Plugin) *pluginRuntime {
 		// The running plugin serves on; what the identity leaves out
 		// (priority, phase, URL, …) comes from the new configuration.
 		q := *p
-		q.cfg, q.source, q.err = pc, source, fetchErr
+		q.cfg, q.source, q.err, q.why = pc, source, fetchErr, failure{}
+		if fetchErr != nil {
+			q.why = failureOf(fetchErr)
+		}
 		return &q
 	}
 	rt, err := l.start(pc, bytes)
@@ -102,6 +109,9 @@ func (l *pluginLoader) load(pc config.Plugin) *pluginRuntime {
 		return l.failed(pc, err)
 	}
 	rt.identity, rt.digest, rt.source, rt.err = id, digest, source, fetchErr
+	if fetchErr != nil {
+		rt.why = failureOf(fetchErr)
+	}
 	l.created = append(l.created, rt)
 	return rt
 }
@@ -111,21 +121,20 @@ func (l *pluginLoader) failed(pc config.Plugin, err error) *pluginRuntime {
 	if where == "" {
 		where = pc.URL
 	}
+	why := failureOf(err)
 	err = fmt.Errorf("plugin %s (%s): %w", pc.Key(), where, err)
-	l.gw.log.Error("plugin failed to load", "plugin", pc.Key(), "error", err)
 	if prev, ok := l.byKey[pc.Key()]; ok {
 		q := *prev
-		q.err = err
-		l.gw.log.Warn("previous version keeps serving", "plugin", pc.Key(), "digest", prev.digest)
+		q.err, q.why = err, why
 		return &q
 	}
-	return &pluginRuntime{cfg: pc, err: err, identity: "failed:" + pc.Key()}
+	return &pluginRuntime{cfg: pc, err: err, why: why, identity: "failed:" + pc.Key()}
 }
 
 func (l *pluginLoader) start(pc config.Plugin, wasm []byte) (*pluginRuntime, error) {
 	mod, err := l.gw.engine.CompileNamed(l.ctx, pc.Key(), wasm)
 	if err != nil {
-		return nil, err
+		return nil, &moduleError{err}
 	}
 	env := map[string]string{}
 	for k, v := range pc.Env {
@@ -147,6 +156,11 @@ func (l *pluginLoader) start(pc config.Plugin, wasm []byte) (*pluginRuntime, err
 	}
 	view := &clusterView{gw: l.gw}
 	view.snap.Store(l.next)
+	wasmLog := l.gw.opts.PluginLogger
+	if wasmLog == nil {
+		wasmLog = l.gw.log
+	}
+	capture := newStartLog(wasmLog.Handler())
 	hp, err := l.gw.engine.NewPlugin(l.ctx, mod, host.PluginConfig{
 		Name:            pc.LogName(),
 		RootID:          pc.RootID,
@@ -162,12 +176,13 @@ func (l *pluginLoader) start(pc config.Plugin, wasm []byte) (*pluginRuntime, err
 		Properties:      host.PropertyFunc(l.gw.rootProperty),
 		StartTimeout:    pc.StartTimeout,
 		MemoryLimit:     memLimit,
-		WasmLogger:      l.gw.opts.PluginLogger,
+		WasmLogger:      slog.New(capture),
 		LogLimits:       l.gw.opts.PluginLogLimits,
 	})
 	if err != nil {
-		return nil, err
+		return nil, capture.failed(err)
 	}
+	capture.stop()
 	l.gw.log.Info("plugin loaded", "plugin", pc.Key(), "abi", mod.ABI().String(), "vms", hp.VMCount())
 	return &pluginRuntime{cfg: pc, hp: hp, view: view, loadedAt: time.Now()}, nil
 }
@@ -207,9 +222,11 @@ func identity(pc config.Plugin, digest string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// fetchModule reads a plugin's module from wherever its source points. With
-// a cached copy and a failed refresh it returns the copy and the error.
-func (gw *Server) fetchModule(ctx context.Context, pc config.Plugin) (wasm []byte, digest, source string, err error) {
+// module returns a plugin's module: file and inline modules are read here,
+// remote ones come from the fetches made before the snapshot was built.
+// With an earlier copy and a failed (or unfinished) refresh it returns the
+// copy and the error.
+func (l *pluginLoader) module(pc config.Plugin) (wasm []byte, digest, source string, err error) {
 	switch pc.Source.Kind {
 	case config.SourceFile:
 		b, err := os.ReadFile(pc.Source.Path)
@@ -226,23 +243,12 @@ func (gw *Server) fetchModule(ctx context.Context, pc config.Plugin) (wasm []byt
 		}
 		return pc.Source.Inline, sha(pc.Source.Inline), "inline", nil
 	}
-	url := pc.Source.URL
-	if pc.Source.Kind == config.SourceOCI {
-		url = "oci://" + url
+	spec, _ := remoteSpec(pc)
+	r, ok := l.mods[spec]
+	if !ok {
+		return nil, "", "", fmt.Errorf("module %s was not fetched", spec.url)
 	}
-	m, err := fetch.Fetch(ctx, url, fetch.Options{
-		CacheDir:   gw.opts.ModuleCacheDir,
-		PullPolicy: fetchPolicy(pc.EffectivePullPolicy()),
-		SHA256:     pc.SHA256,
-		PullSecret: pc.ImagePullSecret,
-	})
-	if len(m.Bytes) == 0 {
-		if err == nil {
-			err = fmt.Errorf("fetch %s: empty module", url)
-		}
-		return nil, "", "", err
-	}
-	return m.Bytes, sha(m.Bytes), url, err
+	return r.wasm, r.digest, r.source, r.err
 }
 
 func fetchPolicy(p config.PullPolicy) fetch.PullPolicy {

@@ -19,6 +19,8 @@ import (
 	"github.com/wasmgate/wasmgate/gateway/echo"
 	"github.com/wasmgate/wasmgate/host"
 	"github.com/wasmgate/wasmgate/internal/redisbridge"
+	"github.com/wasmgate/wasmgate/oci"
+	"github.com/wasmgate/wasmgate/oci/fetch"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
 )
 
@@ -69,6 +71,17 @@ type Options struct {
 	// LogLevel, when set, is the level of Logger's handler; the admin API's
 	// POST /logging?gateway=LEVEL changes it.
 	LogLevel *slog.LevelVar
+	// FetchTimeouts bound remote module fetches (zero fields: fetch.DefaultTimeouts).
+	FetchTimeouts fetch.Timeouts
+	// ImageLimits bound what a plugin image may make the gateway read
+	// (zero fields: oci.DefaultLimits).
+	ImageLimits oci.Limits
+	// AdminToken, when set, is the bearer token every admin request but
+	// GET /ready must carry.
+	AdminToken string
+	// AdminHosts are host names the admin API accepts in the Host header
+	// besides loopback names and its own address.
+	AdminHosts []string
 }
 
 // Server is the gateway.
@@ -93,6 +106,7 @@ type Server struct {
 	retiring  sync.WaitGroup
 	logLevel  atomic.Int32
 	ready     atomic.Bool
+	control   control // reloads, module fetches (reload.go)
 }
 
 type listenerServer struct {
@@ -158,12 +172,9 @@ func (gw *Server) startEcho() error {
 // Engine returns the gateway's host engine.
 func (gw *Server) Engine() *host.Engine { return gw.engine }
 
-// Apply builds a snapshot from cfg beside the running one and swaps it in.
-// Plugins whose module and configuration did not change keep running; a
-// plugin that fails to load keeps its previous version serving and is
-// reported by Plugins and the admin API. problems are the configuration
-// loader's messages, shown by the admin API.
-func (gw *Server) Apply(ctx context.Context, cfg *config.Config, problems []string) error {
+// apply builds a snapshot from cfg beside the running one and swaps it in,
+// with the remote modules Apply fetched (see Apply).
+func (gw *Server) apply(ctx context.Context, cfg *config.Config, problems []string, mods moduleResults) error {
 	gw.applyMu.Lock()
 	defer gw.applyMu.Unlock()
 	cfg = gw.withListenOverride(cfg)
@@ -179,7 +190,7 @@ func (gw *Server) Apply(ctx context.Context, cfg *config.Config, problems []stri
 		}
 		next.clusters[c.Name] = u
 	}
-	loader := gw.newPluginLoader(ctx, prev, next)
+	loader := gw.newPluginLoader(ctx, prev, next, mods)
 	for _, lc := range cfg.Listeners {
 		lr := &listenerRuntime{cfg: lc}
 		for _, vh := range lc.VirtualHosts {
@@ -294,6 +305,7 @@ func (gw *Server) Addr(name string) string {
 // Shutdown stops accepting requests, lets in-flight ones finish (until ctx
 // ends), then closes the plugins and the engine.
 func (gw *Server) Shutdown(ctx context.Context) error {
+	gw.closeReloads()
 	gw.applyMu.Lock()
 	servers := []*http.Server{}
 	for _, ls := range gw.listeners {
@@ -385,11 +397,24 @@ type PluginStatus struct {
 	Priority   int32  `json:"priority"`
 	FailPolicy string `json:"failStrategy"`
 	LoadedAt   string `json:"loadedAt,omitempty"`
+	// Reason classifies Error: ReasonFetching, ReasonFetch, ReasonModule
+	// or ReasonStart.
+	Reason string `json:"reason,omitempty"`
+	// PluginLogs are the plugin's own log lines from its failed start (the
+	// reason proxy_on_configure gave, as the plugin logged it).
+	PluginLogs []string `json:"pluginLogs,omitempty"`
+	// FetchingSince is when the module fetch still in progress began.
+	FetchingSince string `json:"fetchingSince,omitempty"`
+	// BlockedRoutes are the routes that answer 503 because the plugin
+	// cannot run and fails closed.
+	BlockedRoutes []string `json:"blockedRoutes,omitempty"`
 }
 
 // Plugins reports every configured plugin's state.
-func (gw *Server) Plugins() []PluginStatus {
-	snap := gw.snap.Load()
+func (gw *Server) Plugins() []PluginStatus { return pluginStatuses(gw.snap.Load()) }
+
+// pluginStatuses reports the plugins of one snapshot, by listener.
+func pluginStatuses(snap *snapshot) []PluginStatus {
 	if snap == nil {
 		return nil
 	}
@@ -405,6 +430,10 @@ func (gw *Server) Plugins() []PluginStatus {
 				Phase: p.cfg.Phase.String(), Priority: p.cfg.Priority, FailPolicy: p.cfg.FailStrategy.String()}
 			if p.err != nil {
 				st.Error = p.err.Error()
+				p.why.fill(&st)
+			}
+			if p.hp == nil && !p.skip() {
+				st.BlockedRoutes = routeLabels(snap.listeners[ln])
 			}
 			if p.hp != nil {
 				st.VMs = p.hp.VMCount()

@@ -43,6 +43,10 @@ type runOptions struct {
 	memoryLimit    string
 	vmMemoryLimit  string
 	filterState    []string
+	adminToken     string
+	adminTokenFile string
+	adminHosts     []string
+	fetch          fetchFlags
 }
 
 func init() {
@@ -65,7 +69,14 @@ restart; a broken version is reported and the running one stays.
 
 The admin API serves /ready, /config_dump, /logging, /stats/prometheus and
 /plugins on --admin, else on the Envoy bootstrap's admin.address, else on
-` + config.DefaultAdmin + `.`,
+` + config.DefaultAdmin + `. It answers only requests whose Host
+is a loopback name or its own address (--admin-host adds names), changes state
+only on POST, and with --admin-token or --admin-token-file wants that bearer
+token on every request but /ready. Keep it on a loopback address.
+
+Remote modules (oci://, http(s)://) are fetched outside the reload's critical
+section, bounded by the --fetch-* timeouts and retried; a module that cannot be
+fetched keeps its last good copy serving, and /plugins says why.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("plugin") {
@@ -109,6 +120,10 @@ The admin API serves /ready, /config_dump, /logging, /stats/prometheus and
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.BoolVar(&o.noWatch, "no-watch", false, "do not reload on file changes")
 	f.StringVar(&o.watchDir, "watch", "", "plugin source folder: build it, run it, and rebuild and reload it on every save")
+	f.StringVar(&o.adminToken, "admin-token", "", "bearer token the admin API requires (visible in the process list: prefer --admin-token-file)")
+	f.StringVar(&o.adminTokenFile, "admin-token-file", "", "file holding the bearer token the admin API requires")
+	f.StringArrayVar(&o.adminHosts, "admin-host", nil, "host name the admin API accepts in the Host header besides loopback names and its own address (repeatable)")
+	o.fetch.add(cmd)
 	rootCmd.AddCommand(cmd)
 }
 
@@ -122,8 +137,8 @@ func offIfZero(d time.Duration) time.Duration {
 
 // adminAddress picks the admin API's address: --admin when given, else the
 // configuration's own (an Envoy bootstrap's admin.address), else the default.
-// An address other than loopback is used, with a warning: the admin API has
-// no authentication.
+// An address other than loopback is used, with a warning: without a token
+// the admin API has no authentication.
 func adminAddress(flag string, first *config.Result, log *slog.Logger) string {
 	addr, from := flag, "--admin"
 	if addr == "" && first != nil && first.Config != nil && first.Config.AdminAddress != "" {
@@ -133,7 +148,7 @@ func adminAddress(flag string, first *config.Result, log *slog.Logger) string {
 		return addr
 	}
 	if !loopbackAddress(addr) {
-		log.Warn("the admin API listens beyond this machine and has no authentication: anyone who reaches it can read the configuration and change log levels",
+		log.Warn("the admin API listens beyond this machine and, without --admin-token, has no authentication: anyone who reaches it can read the configuration and change log levels",
 			"address", addr, "from", from)
 	}
 	return addr
@@ -226,6 +241,25 @@ func (o runOptions) source() (gateway.Source, []string, error) {
 	return gateway.SourceFunc(func() *config.Result { return flags.Build(opts) }), nil, nil
 }
 
+// token returns the admin token from --admin-token or --admin-token-file.
+func (o runOptions) token() (string, error) {
+	if o.adminTokenFile == "" {
+		return o.adminToken, nil
+	}
+	if o.adminToken != "" {
+		return "", errors.New("use one of --admin-token and --admin-token-file")
+	}
+	b, err := os.ReadFile(o.adminTokenFile)
+	if err != nil {
+		return "", fmt.Errorf("--admin-token-file: %w", err)
+	}
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		return "", fmt.Errorf("--admin-token-file: %s is empty", o.adminTokenFile)
+	}
+	return t, nil
+}
+
 func runGateway(parent context.Context, o runOptions) error {
 	if parent == nil {
 		parent = context.Background()
@@ -270,9 +304,18 @@ func runGateway(parent context.Context, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	token, err := o.token()
+	if err != nil {
+		return err
+	}
+	limits, err := o.fetch.imageLimits()
+	if err != nil {
+		return err
+	}
 	gw, err := gateway.New(ctx, gateway.Options{Logger: log, LogLevel: logLevel, Listen: o.listen, PoolSize: o.poolSize, PluginLogLevel: &plevel,
 		StartTimeout: offIfZero(o.startTimeout), CallTimeout: offIfZero(o.callTimeout),
-		PluginLogger: pluginLog, VMMemoryLimit: vmLimit, AccessLogFilterState: o.filterState})
+		PluginLogger: pluginLog, VMMemoryLimit: vmLimit, AccessLogFilterState: o.filterState,
+		AdminToken: token, AdminHosts: o.adminHosts, FetchTimeouts: o.fetch.timeouts(), ImageLimits: limits})
 	if err != nil {
 		return err
 	}

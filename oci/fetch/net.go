@@ -77,7 +77,8 @@ const (
 // long it was, and what was waited for.
 type TimeoutError struct {
 	// Op is what timed out: "connect to HOST:PORT", "GET URL", or the url
-	// being fetched for the total timeout.
+	// being fetched for the total timeout (left out of the message, which
+	// the caller prefixes with it).
 	Op string
 	// Phase is PhaseConnect, PhaseResponse or PhaseTotal.
 	Phase string
@@ -96,11 +97,11 @@ func (e *TimeoutError) Error() string {
 	case PhaseResponse:
 		return fmt.Sprintf("%s: no response within the %s response timeout", e.Op, e.Duration)
 	}
-	s := fmt.Sprintf("%s: gave up after the %s total timeout", e.Op, e.Duration)
+	s := fmt.Sprintf("gave up after the %s total timeout", e.Duration)
 	if e.Attempts > 0 {
 		s += fmt.Sprintf(" (%d attempts)", e.Attempts)
 	}
-	if e.Last != nil && !errors.Is(e.Last, context.DeadlineExceeded) {
+	if e.Last != nil && !errors.Is(e.Last, context.DeadlineExceeded) && !errors.Is(e.Last, e) {
 		s += "; last error: " + e.Last.Error()
 	}
 	return s
@@ -281,14 +282,24 @@ func Retry(ctx context.Context, t Timeouts, log *slog.Logger, what string, attem
 	ctx, cancel := context.WithTimeoutCause(ctx, t.Total, total)
 	defer cancel()
 	wait := t.Backoff
+	// last is the latest error not caused by the total timeout itself: the
+	// one worth reporting when the time runs out.
+	var last error
+	expired := func(n int, err error) error {
+		if last == nil || !errors.Is(err, total) {
+			last = err
+		}
+		return &TimeoutError{Op: what, Phase: PhaseTotal, Duration: t.Total, Attempts: n, Last: last}
+	}
 	for n := 1; ; n++ {
 		err := attempt(ctx)
 		if err == nil {
 			return nil
 		}
 		if context.Cause(ctx) == total {
-			return &TimeoutError{Op: what, Phase: PhaseTotal, Duration: t.Total, Attempts: n, Last: err}
+			return expired(n, err)
 		}
+		last = err
 		if ctx.Err() != nil || !Retryable(err) {
 			return err
 		}
@@ -303,7 +314,7 @@ func Retry(ctx context.Context, t Timeouts, log *slog.Logger, what string, attem
 		case <-time.After(wait):
 		case <-ctx.Done():
 			if context.Cause(ctx) == total {
-				return &TimeoutError{Op: what, Phase: PhaseTotal, Duration: t.Total, Attempts: n, Last: err}
+				return expired(n, err)
 			}
 			return err
 		}
