@@ -365,12 +365,20 @@ func (e *Engine) CompileNamed(ctx context.Context, name string, wasm []byte) (*M
 	start := time.Now()
 	size := fmt.Sprintf("%.1f MB", float64(len(wasm))/1e6)
 	logged := make(chan struct{})
-	t := time.AfterFunc(compileProgressAfter, func() {
+	progress := func() {
 		e.log.Info(fmt.Sprintf("compiling %s (%s)…", name, size), "module", name, "size", size)
 		close(logged)
-	})
+	}
+	// With no delay the start is logged at once, not from a timer that a
+	// quick compilation could stop before it runs.
+	var t *time.Timer
+	if compileProgressAfter > 0 {
+		t = time.AfterFunc(compileProgressAfter, progress)
+	} else {
+		progress()
+	}
 	ent.mod, ent.err = e.compile(ctx, wasm, h)
-	if !t.Stop() {
+	if t == nil || !t.Stop() {
 		<-logged
 		e.log.Info(fmt.Sprintf("compiled %s in %s", name, time.Since(start).Round(time.Millisecond)), "module", name, "size", size, "error", ent.err)
 	}
