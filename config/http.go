@@ -23,6 +23,8 @@ type HTTPSettings struct {
 	Headers HeaderMutations
 	// MostSpecificHeaderMutationsWins applies the route's mutations last instead of first.
 	MostSpecificHeaderMutationsWins bool
+	// HTTPOptions are the timeouts and limits.
+	HTTPOptions
 }
 
 // EffectiveServerName resolves ServerName to Envoy's default.

@@ -189,7 +189,12 @@ type Route struct {
 	// DirectResponse answers without an upstream (Envoy `direct_response`).
 	DirectResponse *DirectResponse
 	// Timeout is the whole-request timeout: 0 means DefaultRouteTimeout, NoTimeout disables it.
+	// It runs from the end of the request (as it leaves the plugin chain) to the end of the
+	// upstream response, as Envoy's route timeout does.
 	Timeout time.Duration
+	// IdleTimeout replaces the listener's stream idle timeout for requests on this route
+	// (Envoy route idle_timeout): 0 keeps the listener's, NoTimeout disables it.
+	IdleTimeout time.Duration
 	// PrefixRewrite replaces the matched prefix before forwarding (Envoy `prefix_rewrite`).
 	PrefixRewrite string
 	// HostRewrite replaces the Host header sent upstream (Envoy `host_rewrite_literal`, Higress
@@ -209,15 +214,7 @@ type Route struct {
 }
 
 // EffectiveTimeout resolves Timeout: DefaultRouteTimeout when unset, 0 when disabled.
-func (r *Route) EffectiveTimeout() time.Duration {
-	switch {
-	case r.Timeout == 0:
-		return DefaultRouteTimeout
-	case r.Timeout < 0:
-		return 0
-	}
-	return r.Timeout
-}
+func (r *Route) EffectiveTimeout() time.Duration { return orDefault(r.Timeout, DefaultRouteTimeout) }
 
 // WeightedCluster is one target of a weighted route.
 type WeightedCluster struct {
@@ -305,6 +302,8 @@ type Cluster struct {
 	Builtin string
 	// Metadata is the cluster's metadata (the `cluster_metadata` property).
 	Metadata Metadata
+	// Upstream holds the connection pool's buffer, idle and header limits.
+	Upstream UpstreamOptions
 	Origin   Origin
 }
 

@@ -95,8 +95,11 @@ func (gw *Server) httpCall(up *upstream, req *host.CalloutRequest, done func(*ho
 func (gw *Server) doCallout(ctx context.Context, up *upstream, req *http.Request) *host.CalloutResponse {
 	resp, err := up.transport.RoundTrip(req)
 	if err != nil {
-		status, body, _ := classify(err, errors.Is(ctx.Err(), context.DeadlineExceeded))
-		return syntheticResponse(status, body)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return syntheticResponse(http.StatusGatewayTimeout, errUpstreamTimeout.Error())
+		}
+		f := classify(err)
+		return syntheticResponse(f.status, f.body)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, calloutBodyLimit+1))

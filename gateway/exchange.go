@@ -1,18 +1,15 @@
 package gateway
 
 import (
-	"context"
-	"fmt"
+	"errors"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/url"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/wasmgate/wasmgate/config"
 	"github.com/wasmgate/wasmgate/host"
 	"github.com/wasmgate/wasmgate/internal/attributes"
 )
@@ -38,6 +35,13 @@ type stage struct {
 	plugin   *pluginRuntime
 	st       *host.Stream
 	respSeen bool // response headers reached this plugin
+	// holding is set while the plugin holds a direction (its last call
+	// returned Stop); pausedIn names the callback that stopped it when the
+	// plugin holds headers, trailers or the end of the body, which only it
+	// can release, and pausedAt says when.
+	holding  [2]bool
+	pausedIn string
+	pausedAt time.Time
 }
 
 // stageEvent is an asynchronous event of one stage.
@@ -71,81 +75,128 @@ func (q *eventQueue) take() []stageEvent {
 	return ev
 }
 
-// upstreamMsg is what the upstream goroutine reports to the loop.
-type upstreamMsg struct {
-	resp     *http.Response
-	body     []byte
-	eos      bool
+// clientMsg is what the request body reader reports to the loop.
+type clientMsg struct {
+	data     []byte
 	trailers *host.HeaderMap
+	eos      bool
 	err      error
-	timedOut bool
 }
 
-type bodyChunk struct {
-	data []byte
-	eos  bool
-	err  error
-}
-
-// exchange is one request: the plugin chain's state, the upstream request and
-// the response to the client. Its loop runs on the handler's goroutine; all
-// other goroutines (client body reader, upstream, plugin events) report to it
-// over channels.
+// exchange is one request through a listener, driven the way Envoy's filter
+// manager drives HTTP filters: request headers, body and trailers pass
+// through the plugins in order, then to the router; the response passes back
+// through them in reverse. Everything runs on one goroutine (the request's);
+// the client body reader, the upstream call and the plugins' asynchronous
+// events report to it over channels that cannot drop a message while the
+// exchange runs. The exchange ends with exactly one response or one reset,
+// and its access record says which.
 type exchange struct {
 	gw    *Server
 	snap  *snapshot
 	ln    *listenerRuntime
-	w     http.ResponseWriter
-	r     *http.Request
-	ctx   context.Context
+	ds    downstream
+	opts  *config.HTTPSettings
 	start time.Time
+	done  chan struct{} // closed when the exchange is over: helpers stop sending
 
 	route   *routeRuntime
 	cluster *upstream
 	stages  []*stage
 	events  eventQueue
 	props   *attributes.Request
+	rec     accessRecord
+	rq      *inbound
 	// routing holds the route cache and the request's filter state.
 	routing routing
 	// reqHeaders are the request headers as last released (for %REQ(…)% in response headers).
 	reqHeaders *host.HeaderMap
 
-	clientBody <-chan bodyChunk
-
 	// request direction
-	reqStopped bool // a local reply or reset ended the request direction
-	upStarted  bool
-	upBody     *bodyPipe
-	upCh       chan upstreamMsg
-	upCancel   context.CancelFunc
-	upIgnored  bool // the upstream's response no longer matters
+	clientBody  chan clientMsg // the reader's channel; nil when the body is done
+	clientEnded bool           // the client sent its whole request
+	reqStopped  bool           // a local reply or reset ended the request direction
+	routerEnded bool           // the request's end reached the router
+	up          *upstreamCall
+	upIgnored   bool // the upstream's response no longer matters
+	upHeaders   bool // the upstream's response headers arrived
 
 	// response direction
 	respStarted bool // headers were written to the client
 	finished    bool // the response ended (or the stream was reset)
 	reset       bool
-	status      int
-	details     string
-	bytesSent   int64
+	closeConn   bool // the connection closes after this response
+
+	// flow control: reading stops above the high watermark until the held
+	// bytes drain below the low one
+	reqPaused, respPaused bool
+	reqLimit, upLimit     int
+
+	// timeouts
+	timer           *time.Timer
+	idleTimeout     time.Duration
+	lastActivity    time.Time
+	routeDeadline   time.Time
+	requestDeadline time.Time
+	pauseWarned     bool
 }
 
-func (gw *Server) serveExchange(ln *listenerRuntime, snap *snapshot, w http.ResponseWriter, r *http.Request) {
+// inbound is what a server hands the exchange: the request as Envoy's
+// filters see it, and where it came from.
+type inbound struct {
+	headers  *host.HeaderMap
+	hasBody  bool
+	protocol string
+	remote   string
+	local    string
+	tls      bool
+	// serverName is the TLS server name the client asked for.
+	serverName string
+}
+
+func (gw *Server) serveExchange(ln *listenerRuntime, snap *snapshot, ds downstream, rq *inbound) {
 	x := &exchange{
-		gw: gw, snap: snap, ln: ln, w: w, r: r, ctx: r.Context(), start: time.Now(),
-		upCh: make(chan upstreamMsg),
+		gw: gw, snap: snap, ln: ln, ds: ds, opts: &ln.cfg.HTTP, start: time.Now(),
+		done: make(chan struct{}),
 	}
 	x.events.ready = make(chan struct{}, 1)
-	x.run()
+	x.lastActivity = x.start
+	x.reqLimit = x.opts.EffectiveBufferLimit()
+	x.idleTimeout = x.opts.EffectiveStreamIdleTimeout()
+	if t := x.opts.EffectiveRequestTimeout(); t > 0 {
+		x.requestDeadline = x.start.Add(t)
+	}
+	x.run(rq)
 }
 
-func (x *exchange) run() {
-	headers := requestHeaderMap(x.r)
+// rejectRequest answers a request the connection manager refuses before
+// any plugin sees it (Envoy's codec errors): status with its reason phrase
+// as the body, details and flags in the access log, and the connection
+// closes after the response.
+func (gw *Server) rejectRequest(ln *listenerRuntime, snap *snapshot, ds downstream, rq *inbound, status int, details string, flags responseFlags) {
+	x := &exchange{gw: gw, snap: snap, ln: ln, ds: ds, opts: &ln.cfg.HTTP, start: time.Now(), done: make(chan struct{})}
+	x.rq = rq
+	x.rec.start(rq, rq.headers)
+	x.props = newRequestAttributes(rq, rq.headers)
+	x.routing.start(x, rq.headers)
+	x.rec.details, x.rec.flags = details, flags
+	x.closeConn = true
+	x.clientEnded = !rq.hasBody
+	body := http.StatusText(status)
+	x.toClient(item{kind: itemHeaders, headers: newReply(status, body, details).Headers})
+	x.toClient(item{kind: itemBody, body: []byte(body), eos: true})
+	x.finish()
+}
+
+func (x *exchange) run(rq *inbound) {
+	headers := rq.headers
+	x.rq = rq
 	x.applyConnectionManager(headers)
-	x.props = newRequestAttributes(x.r, headers)
-	x.route, x.cluster = x.ln.selectRoute(x.snap, headers)
-	setRoute(x.props, x.ln, x.route, x.cluster)
+	x.rec.start(rq, headers)
+	x.props = newRequestAttributes(rq, headers)
+	x.selectRoute(headers)
 	x.routing.start(x, headers)
-	for i, p := range x.ln.plugins {
+	for _, p := range x.ln.plugins {
 		if p.skip() {
 			continue
 		}
@@ -156,49 +207,163 @@ func (x *exchange) run() {
 			Events:          func(ev host.Event) { x.events.push(stageEvent{stage: idx, ev: ev}) },
 			FilterState:     x.routing.fs,
 			ClearRouteCache: x.routing.clear,
+			BufferLimit:     x.reqLimit,
 		})
-		_ = i
 		x.stages = append(x.stages, s)
 	}
-	hasBody := x.r.ContentLength != 0 || len(x.r.TransferEncoding) > 0
-	if hasBody {
-		x.clientBody = readBody(x.ctx, x.r.Body)
+	if rq.hasBody {
+		x.clientBody = make(chan clientMsg)
+		go x.readClient()
+	} else {
+		x.clientEnded = true
 	}
-	x.decode(0, item{kind: itemHeaders, headers: headers, eos: !hasBody})
-	x.loop()
+	x.decode(0, item{kind: itemHeaders, headers: headers, eos: !rq.hasBody})
+	for !x.finished {
+		x.wait()
+	}
 	x.finish()
 }
 
-func (x *exchange) loop() {
-	for !x.finished {
-		select {
-		case <-x.events.ready:
-			for _, e := range x.events.take() {
-				x.onEvent(e)
-				if x.finished {
-					return
-				}
-			}
-		case c, ok := <-x.clientBody:
-			if !ok {
-				x.clientBody = nil
-				continue
-			}
-			if c.err != nil {
-				x.abort("downstream_remote_disconnect")
+// wait handles the next thing that happens: a plugin event, client body,
+// an upstream message, a timeout, the client going away or the snapshot's
+// drain ending.
+func (x *exchange) wait() {
+	if evs := x.events.take(); len(evs) > 0 {
+		for _, e := range evs {
+			x.onEvent(e)
+			if x.finished {
 				return
 			}
-			if c.eos {
-				x.clientBody = nil
-			}
-			x.decode(0, item{kind: itemBody, body: c.data, eos: c.eos})
-		case m := <-x.upCh:
-			x.onUpstream(m)
-		case <-x.ctx.Done():
-			x.abort("downstream_remote_disconnect")
+		}
+		x.checkWatermarks()
+		return
+	}
+	var client chan clientMsg
+	if x.clientBody != nil && !x.reqPaused {
+		client = x.clientBody
+	}
+	var upMsgs <-chan upstreamMsg
+	var drained <-chan struct{}
+	if x.up != nil {
+		if !x.upIgnored && !x.respPaused {
+			upMsgs = x.up.msgs
+		}
+		if x.reqPaused && x.up.body != nil {
+			drained = x.up.body.drained
+		}
+	}
+	var timeout <-chan time.Time
+	if d := x.nextDeadline(); !d.IsZero() {
+		wait := time.Until(d)
+		if wait <= 0 {
+			x.onTimeout(time.Now())
+			return
+		}
+		if x.timer == nil {
+			x.timer = time.NewTimer(wait)
+		} else {
+			x.timer.Reset(wait)
+		}
+		timeout = x.timer.C
+	}
+	select {
+	case <-x.events.ready:
+	case m := <-client:
+		x.onClient(m)
+	case m := <-upMsgs:
+		x.onUpstream(m)
+	case <-drained:
+		x.checkWatermarks()
+	case now := <-timeout:
+		x.onTimeout(now)
+	case <-x.ds.gone():
+		x.rec.flags |= flagDownstreamConnectionTermination
+		x.abort("downstream_remote_disconnect")
+	case <-x.snap.abort:
+		x.abort("downstream_local_disconnect")
+	}
+	if x.timer != nil && timeout != nil {
+		x.timer.Stop()
+	}
+}
+
+// activity records that headers or body moved: the stream idle timer restarts.
+func (x *exchange) activity() { x.lastActivity = time.Now() }
+
+// readClient reads the request body and hands it to the loop chunk by
+// chunk; it blocks while the loop does not take them (flow control).
+func (x *exchange) readClient() {
+	for {
+		buf := make([]byte, readChunk)
+		n, err := x.ds.readBody(buf)
+		m := clientMsg{data: buf[:n]}
+		switch {
+		case err == io.EOF:
+			m.eos = true
+			m.trailers = x.ds.requestTrailers()
+		case err != nil:
+			m.err = err
+		}
+		if n == 0 && err == nil {
+			continue
+		}
+		select {
+		case x.clientBody <- m:
+		case <-x.done:
+			return
+		}
+		if err != nil {
 			return
 		}
 	}
+}
+
+// readChunk is the size of one read from a peer.
+const readChunk = 32 << 10
+
+func (x *exchange) onClient(m clientMsg) {
+	x.activity()
+	x.rec.bytesReceived += int64(len(m.data))
+	switch {
+	case m.err != nil:
+		x.clientBody = nil
+		x.onClientError(m.err)
+	case m.eos:
+		x.clientBody = nil
+		x.clientEnded = true
+		if m.trailers != nil && m.trailers.Len() > 0 {
+			if len(m.data) > 0 {
+				x.decode(0, item{kind: itemBody, body: m.data})
+			}
+			x.decode(0, item{kind: itemTrailers, headers: m.trailers, eos: true})
+		} else {
+			x.decode(0, item{kind: itemBody, body: m.data, eos: true})
+		}
+	default:
+		x.decode(0, item{kind: itemBody, body: m.data})
+	}
+	x.checkWatermarks()
+}
+
+// onClientError ends a request whose body failed: a malformed body is
+// answered 400 (Envoy's codec error) when nothing was sent yet; a client
+// that went away resets the stream. Either way the upstream request is
+// aborted, never ended cleanly.
+func (x *exchange) onClientError(err error) {
+	var pe *protocolError
+	if errors.As(err, &pe) {
+		x.rec.flags |= flagDownstreamProtocolError
+		x.closeConn = true
+		x.stopRequest(err)
+		if x.respStarted {
+			x.abort(pe.details)
+			return
+		}
+		x.hcmReply(pe.status, http.StatusText(pe.status), pe.details)
+		return
+	}
+	x.rec.flags |= flagDownstreamConnectionTermination
+	x.abort("downstream_remote_disconnect")
 }
 
 // decode feeds a request item to stage i (the router after the last stage).
@@ -206,6 +371,7 @@ func (x *exchange) decode(i int, it item) {
 	if x.finished || x.reqStopped {
 		return
 	}
+	x.activity()
 	if i >= len(x.stages) {
 		x.toUpstream(it)
 		return
@@ -219,16 +385,17 @@ func (x *exchange) decode(i int, it item) {
 		return
 	}
 	var res host.Result
+	var cb string
 	switch it.kind {
 	case itemHeaders:
 		x.routing.headers(it.headers)
-		res = st.RequestHeaders(it.headers, it.eos)
+		res, cb = st.RequestHeaders(it.headers, it.eos), "on_request_headers"
 	case itemBody:
-		res = st.RequestBody(it.body, it.eos)
+		res, cb = st.RequestBody(it.body, it.eos), "on_request_body"
 	case itemTrailers:
-		res = st.RequestTrailers(it.headers)
+		res, cb = st.RequestTrailers(it.headers), "on_request_trailers"
 	}
-	x.onResult(i, host.Request, res)
+	x.onResult(i, host.Request, res, cb, it.kind != itemBody || it.eos)
 }
 
 // encode feeds a response item to stage i (the client below stage 0).
@@ -236,6 +403,7 @@ func (x *exchange) encode(i int, it item) {
 	if x.finished {
 		return
 	}
+	x.activity()
 	if i < 0 {
 		x.toClient(it)
 		return
@@ -246,22 +414,33 @@ func (x *exchange) encode(i int, it item) {
 		return
 	}
 	var res host.Result
+	var cb string
 	switch it.kind {
 	case itemHeaders:
 		s.respSeen = true
-		res = s.st.ResponseHeaders(it.headers, it.eos)
+		res, cb = s.st.ResponseHeaders(it.headers, it.eos), "on_response_headers"
 	case itemBody:
-		res = s.st.ResponseBody(it.body, it.eos)
+		res, cb = s.st.ResponseBody(it.body, it.eos), "on_response_body"
 	case itemTrailers:
-		res = s.st.ResponseTrailers(it.headers)
+		res, cb = s.st.ResponseTrailers(it.headers), "on_response_trailers"
 	}
-	x.onResult(i, host.Response, res)
+	x.onResult(i, host.Response, res, cb, it.kind != itemBody || it.eos)
 }
 
-// onResult acts on what a stage returned.
-func (x *exchange) onResult(i int, dir host.Direction, res host.Result) {
+// onResult acts on what a stage returned from callback cb; final says the
+// call delivered headers, trailers or the end of the body.
+func (x *exchange) onResult(i int, dir host.Direction, res host.Result, cb string, final bool) {
+	s := x.stages[i]
 	switch res.Action {
 	case host.ActionContinue, host.ActionStop:
+		stopped := res.Action == host.ActionStop
+		s.holding[dir] = stopped
+		switch {
+		case !stopped:
+			s.pausedIn = ""
+		case final && s.pausedIn == "":
+			s.pausedIn, s.pausedAt = cb, time.Now()
+		}
 		x.release(i, dir, res)
 	case host.ActionLocalReply:
 		x.localReply(i, dir, res.LocalReply)
@@ -305,7 +484,11 @@ func (x *exchange) onEvent(e stageEvent) {
 	s := x.stages[e.stage]
 	switch e.ev.Kind {
 	case host.EventResume:
-		x.onResult(e.stage, e.ev.Dir, s.st.Resume(e.ev.Dir))
+		cb := "on_request_headers"
+		if e.ev.Dir == host.Response {
+			cb = "on_response_headers"
+		}
+		x.onResult(e.stage, e.ev.Dir, s.st.Resume(e.ev.Dir), cb, false)
 	case host.EventLocalReply:
 		dir := host.Request
 		if s.respSeen {
@@ -327,10 +510,8 @@ func (x *exchange) localReply(i int, dir host.Direction, reply *host.LocalReply)
 		return
 	}
 	x.mutateResponse(reply.Headers)
-	if x.details == "" || x.details == "via_upstream" {
-		x.details = reply.Details
-	}
-	x.stopRequest()
+	x.rec.details = reply.Details
+	x.stopRequest(nil)
 	x.stopUpstream()
 	if x.respStarted {
 		x.abort(reply.Details)
@@ -358,6 +539,20 @@ func (x *exchange) routerReply(status int, body, details string) {
 	x.localReply(len(x.stages), host.Request, newReply(status, body, details))
 }
 
+// hcmReply is a local reply of the connection manager (a timeout, a
+// protocol error): it runs through every plugin's response callbacks, or
+// replaces a response that plugins hold; after the response started it is
+// a reset.
+func (x *exchange) hcmReply(status int, body, details string) {
+	dir := host.Request
+	for _, s := range x.stages {
+		if s.respSeen {
+			dir = host.Response
+		}
+	}
+	x.localReply(len(x.stages), dir, newReply(status, body, details))
+}
+
 func newReply(status int, body, details string) *host.LocalReply {
 	h := host.NewHeaderMap(":status", strconv.Itoa(status))
 	if body != "" {
@@ -367,20 +562,31 @@ func newReply(status int, body, details string) *host.LocalReply {
 	return &host.LocalReply{StatusCode: status, Headers: h, Body: []byte(body), Details: details, GRPCStatus: -1}
 }
 
-// stopRequest ends the request direction: nothing more goes upstream.
-func (x *exchange) stopRequest() {
+// stopRequest ends the request direction: nothing more goes upstream. With
+// err the upstream request body is aborted (the upstream sees a reset, not
+// the end of the body); without, whatever was sent is the whole request.
+func (x *exchange) stopRequest(err error) {
 	x.reqStopped = true
 	x.clientBody = nil
-	if x.upBody != nil {
-		x.upBody.close()
+	if x.up != nil && x.up.body != nil {
+		if err == nil && !x.routerEnded {
+			err = errRequestAborted
+		}
+		x.up.body.finish(err)
 	}
 }
+
+var errRequestAborted = errors.New("request aborted")
 
 // stopUpstream cancels the upstream request and ignores its response.
 func (x *exchange) stopUpstream() {
 	x.upIgnored = true
-	if x.upCancel != nil {
-		x.upCancel()
+	x.routeDeadline = time.Time{}
+	if x.up != nil {
+		if x.up.body != nil {
+			x.up.body.finish(errRequestAborted)
+		}
+		x.up.cancel()
 	}
 }
 
@@ -390,12 +596,29 @@ func (x *exchange) abort(details string) {
 		return
 	}
 	if details != "" {
-		x.details = details
+		x.rec.details = details
 	}
-	x.stopRequest()
+	x.stopRequest(errRequestAborted)
 	x.stopUpstream()
 	x.finished = true
 	x.reset = true
+}
+
+// selectRoute picks the route and cluster for the request headers as they
+// arrived and records them in the request's attributes; later changes go
+// through the route cache (routing).
+func (x *exchange) selectRoute(h *host.HeaderMap) {
+	x.route, x.cluster = x.ln.selectRoute(x.snap, h)
+	setRoute(x.props, x.ln, x.route, x.cluster)
+	x.routeIdleTimeout()
+}
+
+// routeIdleTimeout applies the route's idle_timeout, which replaces the
+// listener's stream idle timeout.
+func (x *exchange) routeIdleTimeout() {
+	if x.route != nil {
+		x.idleTimeout = x.route.cfg.EffectiveIdleTimeout(x.opts.EffectiveStreamIdleTimeout())
+	}
 }
 
 // toUpstream is the router: it sends the request to the route's cluster.
@@ -403,17 +626,35 @@ func (x *exchange) toUpstream(it item) {
 	switch it.kind {
 	case itemHeaders:
 		x.startUpstream(it)
+		if it.eos {
+			x.requestEnded()
+		}
 	case itemBody:
-		if x.upBody != nil {
-			x.upBody.write(it.body)
+		if x.up != nil && x.up.body != nil {
+			x.up.body.write(it.body)
 			if it.eos {
-				x.upBody.close()
+				x.requestEnded()
 			}
 		}
 	case itemTrailers:
-		if x.upBody != nil {
-			x.upBody.close()
-		}
+		// Request trailers are not forwarded: the body ends.
+		x.requestEnded()
+	}
+}
+
+// requestEnded is the router's end of the request: the body is complete
+// upstream and the route timeout starts, as Envoy's does.
+func (x *exchange) requestEnded() {
+	if x.routerEnded || x.up == nil {
+		return
+	}
+	x.routerEnded = true
+	x.requestDeadline = time.Time{}
+	if x.up.body != nil {
+		x.up.body.finish(nil)
+	}
+	if t := x.route.cfg.EffectiveTimeout(); t > 0 && !x.upIgnored {
+		x.routeDeadline = time.Now().Add(t)
 	}
 }
 
@@ -424,7 +665,9 @@ func (x *exchange) startUpstream(it item) {
 	// (unless it set clear_route_cache to off): Envoy picks the route again.
 	x.routing.headers(h)
 	x.routing.refresh()
+	x.routeIdleTimeout()
 	if x.route == nil {
+		x.rec.flags |= flagNoRouteFound
 		x.routerReply(http.StatusNotFound, "", "route_not_found")
 		return
 	}
@@ -433,179 +676,85 @@ func (x *exchange) startUpstream(it item) {
 		return
 	}
 	if x.cluster == nil {
+		x.rec.flags |= flagNoClusterFound
 		x.routerReply(http.StatusServiceUnavailable, "no healthy upstream", "cluster_not_found")
 		return
 	}
 	x.beforeUpstream(h)
-	req, cancel, err := x.upstreamRequest(h, it)
+	x.routerRequestHeaders(h)
+	up, err := x.cluster.start(x, h, it)
 	if err != nil {
 		x.gw.log.Warn("bad upstream request", "error", err, "route", x.route.cfg.Name)
 		x.routerReply(http.StatusBadRequest, "", "invalid_upstream_request")
 		return
 	}
-	req = x.traceUpstream(req)
-	x.upStarted = true
-	x.upCancel = cancel
-	up := x.cluster
-	ch := x.upCh
-	ctx := req.Context()
-	go roundTrip(ctx, up, req, ch)
+	x.up = up
+	x.upLimit = x.cluster.cfg.Upstream.EffectiveBufferLimit()
 }
 
-// upstreamRequest builds the HTTP request for the cluster from the released headers.
-func (x *exchange) upstreamRequest(h *host.HeaderMap, it item) (*http.Request, context.CancelFunc, error) {
-	method, _ := h.Get(":method")
-	path, _ := h.Get(":path")
-	authority, _ := h.Get(":authority")
-	if rw := x.route.cfg.PrefixRewrite; rw != "" {
-		path = rewritePrefix(x.route, path, rw)
-	}
-	path = x.rewritePath(path)
-	if hr := x.route.cfg.HostRewrite; hr != "" {
-		authority = hr
-	}
-	ctx, cancel := context.WithCancel(context.Background())
+// routerRequestHeaders applies what the router adds to the request before
+// it goes upstream.
+func (x *exchange) routerRequestHeaders(h *host.HeaderMap) {
 	if t := x.route.cfg.EffectiveTimeout(); t > 0 {
-		ctx, cancel = context.WithTimeout(context.Background(), t)
+		h.Set("x-envoy-expected-rq-timeout-ms", strconv.FormatInt(t.Milliseconds(), 10))
 	}
-	var body io.ReadCloser = http.NoBody
-	contentLength := int64(0)
-	if !it.eos {
-		x.upBody = newBodyPipe()
-		body = x.upBody
-		contentLength = -1
-		if it.body != nil {
-			contentLength = int64(len(it.body))
-		} else if cl, ok := h.Get("content-length"); ok {
-			if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
-				contentLength = n
-			}
-		}
-	}
-	u := x.cluster.scheme() + "://upstream/"
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		cancel()
-		return nil, nil, err
-	}
-	if err := setRequestPath(req, path); err != nil {
-		cancel()
-		return nil, nil, err
-	}
-	req.Host = authority
-	req.ContentLength = contentLength
-	for _, f := range h.Fields {
-		if strings.HasPrefix(f.Key, ":") || hopByHop(f.Key) || f.Key == "content-length" {
-			continue
-		}
-		req.Header.Add(f.Key, f.Value)
-	}
-	keepUserAgent(req.Header)
-	if t := x.route.cfg.EffectiveTimeout(); t > 0 {
-		req.Header.Set("x-envoy-expected-rq-timeout-ms", strconv.FormatInt(t.Milliseconds(), 10))
-	}
-	return req, cancel, nil
 }
 
-// setRequestPath puts :path into the request URL, keeping its escaping.
-func setRequestPath(req *http.Request, path string) error {
-	if path == "" || path[0] != '/' {
-		path = "/" + path
-	}
-	u, err := url.ParseRequestURI(path)
-	if err != nil {
-		return fmt.Errorf(":path %q: %w", path, err)
-	}
-	req.URL.Path, req.URL.RawPath, req.URL.RawQuery = u.Path, u.RawPath, u.RawQuery
-	return nil
-}
-
-func rewritePrefix(r *routeRuntime, path, rewrite string) string {
-	if r.cfg.Match.Kind != 0 { // only prefix-style matches are rewritten
-		if !strings.HasPrefix(path, r.cfg.Match.Value) {
-			return path
-		}
-	}
-	if strings.HasPrefix(path, r.cfg.Match.Value) {
-		return rewrite + path[len(r.cfg.Match.Value):]
-	}
-	return path
-}
-
-// roundTrip sends the request and streams the response to the loop.
-func roundTrip(ctx context.Context, up *upstream, req *http.Request, ch chan<- upstreamMsg) {
-	send := func(m upstreamMsg) bool {
-		select {
-		case ch <- m:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
-	resp, err := up.transport.RoundTrip(req)
-	if err != nil {
-		send(upstreamMsg{err: err, timedOut: ctx.Err() == context.DeadlineExceeded})
-		return
-	}
-	defer resp.Body.Close()
-	if !send(upstreamMsg{resp: resp}) {
-		return
-	}
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		if n > 0 {
-			chunk := append([]byte(nil), buf[:n]...)
-			if !send(upstreamMsg{body: chunk}) {
-				return
-			}
-		}
-		if err == io.EOF {
-			m := upstreamMsg{eos: true}
-			if len(resp.Trailer) > 0 {
-				m.trailers = headerMapFrom(resp.Trailer)
-			}
-			send(m)
-			return
-		}
-		if err != nil {
-			send(upstreamMsg{err: err, timedOut: ctx.Err() == context.DeadlineExceeded})
-			return
-		}
-	}
-}
+// routerResponseHeaders applies what the router does to the upstream's
+// response headers before they enter the chain.
+func (x *exchange) routerResponseHeaders(h *host.HeaderMap) {}
 
 func (x *exchange) onUpstream(m upstreamMsg) {
 	if x.upIgnored || x.finished {
 		return
 	}
+	x.activity()
 	last := len(x.stages) - 1
 	switch {
 	case m.err != nil:
-		if x.respStarted {
-			x.abort("upstream_reset_after_response_started")
+		x.upIgnored = true
+		x.routeDeadline = time.Time{}
+		if x.upHeaders {
+			x.rec.flags |= flagUpstreamConnectionTermination
+			x.abort("upstream_reset_after_response_started{connection_termination}")
 			return
 		}
-		status, body, details := classify(m.err, m.timedOut)
-		x.upIgnored = true
-		x.routerReply(status, body, details)
-	case m.resp != nil:
-		h := responseHeaderMap(m.resp)
-		x.mutateResponse(h)
-		x.props.SetResponse(m.resp.StatusCode, h, "via_upstream")
-		if x.details == "" {
-			x.details = "via_upstream"
+		f := classify(m.err)
+		x.rec.flags |= f.flag
+		x.stopRequest(errRequestAborted)
+		x.routerReply(f.status, f.body, f.details)
+	case m.headers != nil:
+		x.upHeaders = true
+		x.mutateResponse(m.headers)
+		x.routerResponseHeaders(m.headers)
+		status, _ := strconv.Atoi(headerValue(m.headers, ":status"))
+		x.props.SetResponse(status, m.headers, "via_upstream")
+		x.rec.details = "via_upstream"
+		if m.eos {
+			x.upstreamEnded()
 		}
-		eos := m.resp.Body == http.NoBody || m.resp.ContentLength == 0 || x.r.Method == http.MethodHead
-		x.encode(last, item{kind: itemHeaders, headers: h, eos: eos})
-		if eos {
-			x.upIgnored = true
-		}
+		x.encode(last, item{kind: itemHeaders, headers: m.headers, eos: m.eos})
 	case m.trailers != nil:
+		x.upstreamEnded()
 		x.encode(last, item{kind: itemTrailers, headers: m.trailers, eos: true})
 	default:
+		if m.eos {
+			x.upstreamEnded()
+		}
 		x.encode(last, item{kind: itemBody, body: m.body, eos: m.eos})
 	}
+	x.checkWatermarks()
+}
+
+// upstreamEnded is the end of the upstream response: the route timeout stops.
+func (x *exchange) upstreamEnded() {
+	x.upIgnored = true
+	x.routeDeadline = time.Time{}
+}
+
+func headerValue(h *host.HeaderMap, key string) string {
+	v, _ := h.Get(key)
+	return v
 }
 
 // toClient writes the response.
@@ -613,6 +762,10 @@ func (x *exchange) toClient(it item) {
 	if x.finished {
 		return
 	}
+	if d := x.idleTimeout; d > 0 {
+		x.ds.setWriteDeadline(time.Now().Add(d))
+	}
+	var err error
 	switch it.kind {
 	case itemHeaders:
 		status := 200
@@ -621,215 +774,212 @@ func (x *exchange) toClient(it item) {
 				status = n
 			}
 		}
-		hdr := x.w.Header()
-		for _, f := range it.headers.Fields {
-			if strings.HasPrefix(f.Key, ":") || hopByHop(f.Key) {
-				continue
-			}
-			hdr.Add(f.Key, f.Value)
-		}
 		if it.body != nil {
-			hdr.Set("content-length", strconv.Itoa(len(it.body)))
+			it.headers.Set("content-length", strconv.Itoa(len(it.body)))
 		}
-		if _, ok := hdr["Content-Type"]; !ok {
-			hdr["Content-Type"] = nil // no content sniffing: the upstream said nothing
-		}
-		x.status = status
-		x.props.SetResponse(status, it.headers, x.details)
-		x.finalizeResponse(hdr)
-		x.w.WriteHeader(status)
+		x.responseHeadersOut(it.headers)
+		x.rec.status = status
+		x.props.SetResponse(status, it.headers, x.rec.details)
+		x.requestDeadline = time.Time{} // Envoy's request timeout ends when the response starts
 		x.respStarted = true
-		// Headers go out at once only for a response of unknown length
-		// (SSE, chunked streams); otherwise they leave with the first body
-		// chunk, saving a write per request.
+		err = x.ds.writeHead(status, it.headers, it.eos, x.closeConn)
 		if it.eos {
 			x.finished = true
-		} else if _, sized := hdr["Content-Length"]; !sized {
-			if f, ok := x.w.(http.Flusher); ok {
-				f.Flush()
-			}
 		}
 	case itemBody:
-		if len(it.body) > 0 {
-			n, err := x.w.Write(it.body)
-			x.bytesSent += int64(n)
-			if err != nil {
-				x.abort("downstream_remote_disconnect")
-				return
-			}
-			// The last chunk needs no flush: the response ends with it.
-			if f, ok := x.w.(http.Flusher); ok && !it.eos {
-				f.Flush()
-			}
+		if len(it.body) > 0 || it.eos {
+			err = x.ds.writeBody(it.body, it.eos)
+			x.rec.bytesSent += int64(len(it.body))
 		}
 		if it.eos {
 			x.finished = true
 		}
 	case itemTrailers:
-		for _, f := range it.headers.Fields {
-			x.w.Header().Add(http.TrailerPrefix+f.Key, f.Value)
-		}
+		err = x.ds.writeTrailers(it.headers)
 		x.finished = true
+	}
+	if err != nil {
+		x.finished = false
+		if isTimeout(err) {
+			x.rec.flags |= flagStreamIdleTimeout
+			x.abort("stream_idle_timeout")
+			return
+		}
+		x.rec.flags |= flagDownstreamConnectionTermination
+		x.abort("downstream_remote_disconnect")
 	}
 }
 
+// responseHeadersOut is where the response headers leave for the client,
+// after every plugin: the connection manager's Server header
+// (finalizeResponse) and Date when the response has none.
+func (x *exchange) responseHeadersOut(h *host.HeaderMap) {
+	x.finalizeResponse(h)
+	if _, ok := h.Get("date"); !ok {
+		h.Add("date", httpDate())
+	}
+}
+
+var dateCache atomic.Pointer[cachedDate]
+
+type cachedDate struct {
+	sec  int64
+	text string
+}
+
+// httpDate is the current time in HTTP's date format, formatted once a second.
+func httpDate() string {
+	now := time.Now()
+	if d := dateCache.Load(); d != nil && d.sec == now.Unix() {
+		return d.text
+	}
+	d := &cachedDate{sec: now.Unix(), text: now.UTC().Format(http.TimeFormat)}
+	dateCache.Store(d)
+	return d.text
+}
+
+// checkWatermarks stops reading from a side whose data is held above the
+// buffer limit and resumes it below half the limit, as Envoy's watermark
+// buffers do.
+func (x *exchange) checkWatermarks() {
+	if x.finished {
+		return
+	}
+	if x.clientBody != nil {
+		held, piped := x.held(host.Request), 0
+		if x.up != nil && x.up.body != nil {
+			piped = x.up.body.buffered()
+		}
+		switch {
+		case !x.reqPaused && (held > x.reqLimit || (x.upLimit > 0 && piped > x.upLimit)):
+			x.reqPaused = true
+			if x.up != nil && x.up.body != nil {
+				x.up.body.notifyBelow(x.upLimit / 2)
+			}
+		case x.reqPaused && held <= x.reqLimit/2 && piped <= x.upLimit/2:
+			x.reqPaused = false
+		}
+	}
+	if x.up != nil && !x.upIgnored {
+		held := x.held(host.Response)
+		switch {
+		case !x.respPaused && held > x.reqLimit:
+			x.respPaused = true
+		case x.respPaused && held <= x.reqLimit/2:
+			x.respPaused = false
+		}
+	}
+}
+
+// held is the body data the plugins hold in dir.
+func (x *exchange) held(dir host.Direction) int {
+	n := 0
+	for _, s := range x.stages {
+		if s.st != nil && s.holding[dir] {
+			n += s.st.Buffered(dir)
+		}
+	}
+	return n
+}
+
+// nextDeadline is the earliest timeout of the stream.
+func (x *exchange) nextDeadline() time.Time {
+	var next time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	consider(x.routeDeadline)
+	consider(x.requestDeadline)
+	if x.idleTimeout > 0 {
+		consider(x.lastActivity.Add(x.idleTimeout))
+	}
+	if s := x.pausedStage(); s != nil && !x.pauseWarned {
+		consider(s.pausedAt.Add(x.gw.pauseWarning()))
+	}
+	return next
+}
+
+func (x *exchange) pausedStage() *stage {
+	for _, s := range x.stages {
+		if s.pausedIn != "" && s.st != nil {
+			return s
+		}
+	}
+	return nil
+}
+
+// onTimeout handles every deadline that has passed.
+func (x *exchange) onTimeout(now time.Time) {
+	if s := x.pausedStage(); s != nil && !x.pauseWarned && !now.Before(s.pausedAt.Add(x.gw.pauseWarning())) {
+		x.pauseWarned = true
+		if !s.st.Pending() {
+			x.gw.log.Warn("a plugin holds the request and nothing is pending that could resume it: it never resumes?",
+				"plugin", s.plugin.cfg.Key(), "callback", s.pausedIn, "paused_for", now.Sub(s.pausedAt).Round(time.Millisecond),
+				"request_id", x.props.ID)
+		}
+	}
+	switch {
+	case !x.routeDeadline.IsZero() && !now.Before(x.routeDeadline):
+		x.rec.flags |= flagUpstreamRequestTimeout
+		x.stopUpstream()
+		x.upIgnored = true
+		if x.respStarted || x.upHeaders {
+			x.abort("upstream_response_timeout")
+			return
+		}
+		x.routerReply(http.StatusGatewayTimeout, errUpstreamTimeout.Error(), "upstream_response_timeout")
+	case !x.requestDeadline.IsZero() && !now.Before(x.requestDeadline):
+		x.requestDeadline = time.Time{}
+		x.timeoutReply("request timeout", "request_overall_timeout")
+	case x.idleTimeout > 0 && !now.Before(x.lastActivity.Add(x.idleTimeout)):
+		x.rec.flags |= flagStreamIdleTimeout
+		x.timeoutReply("stream timeout", "stream_idle_timeout")
+	}
+}
+
+// timeoutReply ends the stream for one of the connection manager's
+// timeouts: 504 when the whole request was received, 408 before that
+// (Envoy's maybeRequestTimeoutCode), a reset once the response started.
+func (x *exchange) timeoutReply(body, details string) {
+	if x.respStarted {
+		x.abort(details)
+		return
+	}
+	status := http.StatusRequestTimeout
+	if x.clientEnded {
+		status = http.StatusGatewayTimeout
+	} else {
+		x.closeConn = true
+	}
+	x.stopRequest(errRequestAborted)
+	x.hcmReply(status, body, details)
+}
+
 // finish ends every plugin stream (log, done, delete), writes the access
-// log and resets the client connection if the stream was reset.
+// log and resets the client stream if the exchange was reset.
 func (x *exchange) finish() {
 	if !x.finished {
 		x.abort("")
 	}
-	x.stopRequest()
-	if x.upCancel != nil {
-		x.upCancel()
+	x.stopRequest(nil)
+	if x.up != nil {
+		x.up.cancel()
 	}
+	if x.timer != nil {
+		x.timer.Stop()
+	}
+	close(x.done)
+	x.props.SetResponseFlags(uint64(x.rec.flags))
 	for _, s := range x.stages {
 		if s.st != nil {
 			s.st.Done()
 		}
 	}
-	x.gw.accessLog(x)
+	x.rec.reset = x.reset
+	x.gw.writeAccessLog(x)
 	if x.reset {
-		panic(http.ErrAbortHandler)
+		x.ds.abort()
 	}
-}
-
-// readBody reads the client's body in the background.
-func readBody(ctx context.Context, r io.Reader) <-chan bodyChunk {
-	ch := make(chan bodyChunk)
-	go func() {
-		defer close(ch)
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := r.Read(buf)
-			c := bodyChunk{}
-			if n > 0 {
-				c.data = append([]byte(nil), buf[:n]...)
-			}
-			switch {
-			case err == io.EOF:
-				c.eos = true
-			case err != nil:
-				c.err = err
-			}
-			if n == 0 && err == nil {
-				continue
-			}
-			select {
-			case ch <- c:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return ch
-}
-
-// requestHeaderMap is the request as Envoy's filters see it: pseudo-headers
-// first, then the headers with lower-case names, plus x-request-id and
-// x-forwarded-proto as Envoy's connection manager adds them.
-func requestHeaderMap(r *http.Request) *host.HeaderMap {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	h := host.NewHeaderMap(":authority", r.Host, ":path", r.RequestURI, ":method", r.Method, ":scheme", scheme)
-	keys := make([]string, 0, len(r.Header))
-	for k := range r.Header {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		lk := strings.ToLower(k)
-		if hopByHop(lk) && lk != "te" {
-			continue
-		}
-		for _, v := range r.Header[k] {
-			h.Add(lk, v)
-		}
-	}
-	if _, ok := h.Get("x-forwarded-proto"); !ok {
-		h.Add("x-forwarded-proto", scheme)
-	}
-	if _, ok := h.Get("x-request-id"); !ok {
-		h.Add("x-request-id", newRequestID())
-	}
-	return h
-}
-
-func responseHeaderMap(resp *http.Response) *host.HeaderMap {
-	h := host.NewHeaderMap(":status", strconv.Itoa(resp.StatusCode))
-	keys := make([]string, 0, len(resp.Header))
-	for k := range resp.Header {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		lk := strings.ToLower(k)
-		if hopByHop(lk) {
-			continue
-		}
-		for _, v := range resp.Header[k] {
-			h.Add(lk, v)
-		}
-	}
-	if resp.ContentLength >= 0 {
-		if _, ok := h.Get("content-length"); !ok && resp.ContentLength > 0 {
-			h.Add("content-length", strconv.FormatInt(resp.ContentLength, 10))
-		}
-	}
-	return h
-}
-
-func headerMapFrom(hdr http.Header) *host.HeaderMap {
-	h := host.NewHeaderMap()
-	for k, vs := range hdr {
-		for _, v := range vs {
-			h.Add(strings.ToLower(k), v)
-		}
-	}
-	return h
-}
-
-// hopByHop reports the connection-level headers a proxy does not forward.
-func hopByHop(k string) bool {
-	switch k {
-	case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer":
-		return true
-	}
-	return false
-}
-
-// accessLog writes one line per request with the response code details.
-func (gw *Server) accessLog(x *exchange) {
-	route := ""
-	if x.route != nil {
-		route = x.route.cfg.Name
-	}
-	cluster := ""
-	if x.cluster != nil {
-		cluster = x.cluster.cfg.Name
-	}
-	status := x.status
-	if x.reset && !x.respStarted {
-		status = 0
-	}
-	gw.metrics.request(status, time.Since(x.start))
-	attrs := []slog.Attr{
-		slog.String("method", x.r.Method),
-		slog.String("path", x.r.RequestURI),
-		slog.String("authority", x.r.Host),
-		slog.Int("status", status),
-		slog.String("details", x.details),
-		slog.String("route", route),
-		slog.String("cluster", cluster),
-		slog.Int64("bytes_sent", x.bytesSent),
-		slog.Duration("duration", time.Since(x.start)),
-		slog.String("request_id", x.props.ID),
-	}
-	attrs = append(attrs, gw.filterStateAttrs(x.routing.fs)...)
-	gw.accessLogger.LogAttrs(context.Background(), slog.LevelInfo, "access", attrs...)
 }

@@ -108,14 +108,14 @@ func (x *exchange) mutateResponse(h *host.HeaderMap) {
 
 // finalizeResponse sets the `server` header as Envoy's connection manager does after the
 // filters: overwritten by default, set only when absent, or left alone.
-func (x *exchange) finalizeResponse(hdr http.Header) {
+func (x *exchange) finalizeResponse(h *host.HeaderMap) {
 	s := &x.ln.cfg.HTTP
 	switch s.ServerHeader {
 	case config.ServerOverwrite:
-		hdr.Set("Server", s.EffectiveServerName())
+		h.Set("server", s.EffectiveServerName())
 	case config.ServerAppendIfAbsent:
-		if hdr.Get("Server") == "" {
-			hdr.Set("Server", s.EffectiveServerName())
+		if v, _ := h.Get("server"); v == "" {
+			h.Set("server", s.EffectiveServerName())
 		}
 	}
 }
@@ -179,11 +179,11 @@ func (x *exchange) command(p config.FormatPart, req, resp *host.HeaderMap) strin
 	case "RESP":
 		return headerWithFallback(resp, p.Arg)
 	case "DOWNSTREAM_REMOTE_ADDRESS", "DOWNSTREAM_DIRECT_REMOTE_ADDRESS":
-		return x.r.RemoteAddr
+		return x.rq.remote
 	case "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT", "DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT":
-		return hostOf(x.r.RemoteAddr)
+		return hostOf(x.rq.remote)
 	case "DOWNSTREAM_REMOTE_PORT", "DOWNSTREAM_DIRECT_REMOTE_PORT":
-		return portOf(x.r.RemoteAddr)
+		return portOf(x.rq.remote)
 	case "DOWNSTREAM_LOCAL_ADDRESS":
 		return x.props.Destination
 	case "DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT":
@@ -205,7 +205,7 @@ func (x *exchange) command(p config.FormatPart, req, resp *host.HeaderMap) strin
 			return x.route.cfg.Name
 		}
 	case "PROTOCOL":
-		return x.r.Proto
+		return x.rq.protocol
 	case "HOSTNAME":
 		return hostname()
 	case "START_TIME":
@@ -219,12 +219,10 @@ func (x *exchange) command(p config.FormatPart, req, resp *host.HeaderMap) strin
 		return "0"
 	case "RESPONSE_CODE_DETAILS":
 		if resp != nil {
-			return x.details
+			return x.rec.details
 		}
 	case "REQUESTED_SERVER_NAME":
-		if x.r.TLS != nil {
-			return x.r.TLS.ServerName
-		}
+		return x.rq.serverName
 	case "ENVIRONMENT":
 		return os.Getenv(p.Arg)
 	case "CONNECTION_ID":
@@ -236,7 +234,7 @@ func (x *exchange) command(p config.FormatPart, req, resp *host.HeaderMap) strin
 // upstreamAddress is the endpoint the request went to; Envoy evaluates request headers before
 // choosing it, so it is empty there, and in local replies sent before the request went out.
 func (x *exchange) upstreamAddress(resp *host.HeaderMap) string {
-	if resp == nil || !x.upStarted {
+	if resp == nil || x.up == nil {
 		return ""
 	}
 	if v, ok := x.props.Property([]string{"upstream", "address"}); ok {

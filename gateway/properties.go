@@ -3,8 +3,6 @@ package gateway
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"net"
-	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -17,15 +15,13 @@ var connectionIDs atomic.Uint64
 // newRequestAttributes starts the proxy-wasm properties of a request: its
 // Envoy attributes, answered by package attributes. Plugin-specific names
 // (plugin_name, plugin_vm_memory, …) are answered by the engine.
-func newRequestAttributes(r *http.Request, h *host.HeaderMap) *attributes.Request {
+func newRequestAttributes(rq *inbound, h *host.HeaderMap) *attributes.Request {
 	a := &attributes.Request{
 		Start:        time.Now(),
-		Protocol:     r.Proto,
-		Source:       r.RemoteAddr,
+		Protocol:     rq.protocol,
+		Source:       rq.remote,
+		Destination:  rq.local,
 		ConnectionID: connectionIDs.Add(1),
-	}
-	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		a.Destination = la.String()
 	}
 	a.ID, _ = h.Get("x-request-id")
 	a.SetRequestHeaders(h)

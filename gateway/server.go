@@ -82,6 +82,37 @@ type Options struct {
 	// AdminHosts are host names the admin API accepts in the Host header
 	// besides loopback names and its own address.
 	AdminHosts []string
+	// DrainTime is how long requests may still run on a retired
+	// configuration or after Shutdown began before they are reset (0:
+	// DefaultDrainTime, Envoy's --drain-time-s; negative: none).
+	DrainTime time.Duration
+	// PauseWarning is how long a plugin may hold a stream with nothing
+	// pending that could resume it before the gateway logs a warning (0:
+	// DefaultPauseWarning).
+	PauseWarning time.Duration
+}
+
+// Defaults of Options.
+const (
+	DefaultDrainTime    = 600 * time.Second
+	DefaultPauseWarning = 10 * time.Second
+)
+
+func (gw *Server) drainTime() time.Duration {
+	switch {
+	case gw.opts.DrainTime > 0:
+		return gw.opts.DrainTime
+	case gw.opts.DrainTime < 0:
+		return 0
+	}
+	return DefaultDrainTime
+}
+
+func (gw *Server) pauseWarning() time.Duration {
+	if gw.opts.PauseWarning > 0 {
+		return gw.opts.PauseWarning
+	}
+	return DefaultPauseWarning
 }
 
 // Server is the gateway.
@@ -179,7 +210,7 @@ func (gw *Server) apply(ctx context.Context, cfg *config.Config, problems []stri
 	defer gw.applyMu.Unlock()
 	cfg = gw.withListenOverride(cfg)
 	prev := gw.snap.Load()
-	next := &snapshot{version: gw.version + 1, cfg: cfg, clusters: map[string]*upstream{}, listeners: map[string]*listenerRuntime{}, drained: make(chan struct{})}
+	next := newSnapshot(gw.version+1, cfg)
 	builtin := map[string]config.Endpoint{config.BuiltinEcho: gw.echoAddr}
 	for _, c := range cfg.Clusters {
 		u, err := newUpstream(c, builtin)
@@ -227,7 +258,7 @@ func (gw *Server) apply(ctx context.Context, cfg *config.Config, problems []stri
 	gw.metrics.setTags(cfg.StatsTags)
 	gw.snap.Store(next)
 	if prev != nil {
-		done := prev.retire()
+		done := prev.retire(gw.drainTime())
 		closeUnused(prev, next, done, &gw.retiring)
 		for _, u := range prev.clusters {
 			defer u.close()
@@ -253,8 +284,10 @@ func (gw *Server) withListenOverride(cfg *config.Config) *config.Config {
 // that moves to a new address is reopened there.
 func (gw *Server) bindListeners(cfg *config.Config) error {
 	want := map[string]string{}
-	for _, l := range cfg.Listeners {
+	opts := map[string]*config.HTTPSettings{}
+	for i, l := range cfg.Listeners {
 		want[l.Name] = l.Address
+		opts[l.Name] = &cfg.Listeners[i].HTTP
 	}
 	for name, ls := range gw.listeners {
 		if addr, ok := want[name]; !ok || addr != ls.address {
@@ -276,7 +309,13 @@ func (gw *Server) bindListeners(cfg *config.Config) error {
 		if err != nil {
 			return fmt.Errorf("listener %s: %w", name, err)
 		}
-		srv := &http.Server{Handler: gw.handler(name), ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(gw.log.Handler(), slog.LevelDebug)}
+		o := opts[name]
+		srv := &http.Server{Handler: gw.handler(name), ReadHeaderTimeout: o.EffectiveRequestHeadersTimeout(),
+			IdleTimeout: o.EffectiveIdleTimeout(), MaxHeaderBytes: o.EffectiveMaxRequestHeadersBytes(),
+			ErrorLog: slog.NewLogLogger(gw.log.Handler(), slog.LevelDebug)}
+		if srv.IdleTimeout == 0 {
+			srv.IdleTimeout = -1 // disabled: not ReadHeaderTimeout, net/http's fallback
+		}
 		ls := &listenerServer{name: name, address: addr, ln: ln, srv: srv}
 		gw.listeners[name] = ls
 		go func() {
@@ -302,8 +341,9 @@ func (gw *Server) Addr(name string) string {
 	return ""
 }
 
-// Shutdown stops accepting requests, lets in-flight ones finish (until ctx
-// ends), then closes the plugins and the engine.
+// Shutdown stops accepting requests and lets in-flight ones finish for the
+// drain time (or until ctx ends), resets the ones still running, then
+// closes the plugins and the engine.
 func (gw *Server) Shutdown(ctx context.Context) error {
 	gw.closeReloads()
 	gw.applyMu.Lock()
@@ -316,14 +356,22 @@ func (gw *Server) Shutdown(ctx context.Context) error {
 	}
 	gw.applyMu.Unlock()
 	var firstErr error
+	snap := gw.snap.Load()
+	drainCtx, cancel := context.WithTimeout(ctx, gw.drainTime())
+	defer cancel()
+	if snap != nil {
+		// Requests still running when the drain ends are reset.
+		stop := context.AfterFunc(drainCtx, snap.abortRequests)
+		defer stop()
+	}
 	for _, s := range servers {
-		if err := s.Shutdown(ctx); err != nil && firstErr == nil {
+		if err := s.Shutdown(drainCtx); err != nil && firstErr == nil && ctx.Err() != nil {
 			firstErr = err
 		}
 	}
 	gw.echoSrv.Close()
-	if snap := gw.snap.Load(); snap != nil {
-		done := snap.retire()
+	if snap != nil {
+		done := snap.retire(gw.drainTime())
 		select {
 		case <-done:
 		case <-ctx.Done():

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wasmgate/wasmgate/config"
 	"github.com/wasmgate/wasmgate/host"
@@ -23,6 +24,16 @@ type snapshot struct {
 	inflight int
 	retired  bool
 	drained  chan struct{}
+	// abort closes when the snapshot's drain time is over: requests still
+	// running then are reset, so none pins a retired snapshot longer.
+	abort     chan struct{}
+	abortOnce sync.Once
+	drainEnd  *time.Timer
+}
+
+func newSnapshot(version int, cfg *config.Config) *snapshot {
+	return &snapshot{version: version, cfg: cfg, clusters: map[string]*upstream{}, listeners: map[string]*listenerRuntime{},
+		drained: make(chan struct{}), abort: make(chan struct{})}
 }
 
 // acquire registers a request; it fails once the snapshot is retired.
@@ -42,19 +53,32 @@ func (s *snapshot) release() {
 	s.inflight--
 	if s.retired && s.inflight == 0 {
 		close(s.drained)
+		if s.drainEnd != nil {
+			s.drainEnd.Stop()
+		}
 	}
 }
 
 // retire stops new requests and returns a channel closed when the last
-// in-flight request is done.
-func (s *snapshot) retire() <-chan struct{} {
+// in-flight request is done; requests still running after drain are reset.
+func (s *snapshot) retire(drain time.Duration) <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.retired {
+		return s.drained
+	}
 	s.retired = true
 	if s.inflight == 0 {
 		close(s.drained)
+		return s.drained
 	}
+	s.drainEnd = time.AfterFunc(drain, s.abortRequests)
 	return s.drained
+}
+
+// abortRequests resets the snapshot's requests still running.
+func (s *snapshot) abortRequests() {
+	s.abortOnce.Do(func() { close(s.abort) })
 }
 
 type listenerRuntime struct {
@@ -135,7 +159,12 @@ func (gw *Server) handler(name string) http.Handler {
 				http.Error(w, "listener removed", http.StatusServiceUnavailable)
 				return
 			}
-			gw.serveExchange(ln, snap, w, r)
+			ds, rq := newHandlerStream(w, r), handlerRequest(r)
+			if status, details := checkHandlerRequest(r, &ln.cfg.HTTP); status != 0 {
+				gw.rejectRequest(ln, snap, ds, rq, status, details, flagDownstreamProtocolError)
+				return
+			}
+			gw.serveExchange(ln, snap, ds, rq)
 			return
 		}
 	})

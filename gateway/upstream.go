@@ -6,13 +6,18 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/wasmgate/wasmgate/config"
+	"github.com/wasmgate/wasmgate/host"
 )
 
 // upstream is a cluster the gateway can send HTTP requests to (and open Redis
@@ -39,13 +44,14 @@ func newUpstream(c config.Cluster, builtin map[string]config.Endpoint) (*upstrea
 		return nil, fmt.Errorf("cluster %s: no endpoints", c.Name)
 	}
 	t := &http.Transport{
-		DialContext:           u.dialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   1024,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
+		DialContext:            u.dialContext,
+		MaxIdleConns:           1024,
+		MaxIdleConnsPerHost:    1024,
+		IdleConnTimeout:        c.Upstream.EffectiveIdleTimeout(),
+		MaxResponseHeaderBytes: int64(c.Upstream.EffectiveMaxResponseHeadersBytes()),
+		ExpectContinueTimeout:  time.Second,
+		DisableCompression:     true,
+		ForceAttemptHTTP2:      false,
 	}
 	if c.TLS != nil {
 		tc := &tls.Config{ServerName: c.TLS.SNI, InsecureSkipVerify: c.TLS.InsecureSkipVerify}
@@ -130,20 +136,188 @@ func (u *upstream) close() {
 }
 
 // Envoy's router answers these when the upstream fails before responding.
-var (
-	errUpstreamConnect = errors.New("upstream connect error or disconnect/reset before headers. reset reason: connection failure")
-	errUpstreamTimeout = errors.New("upstream request timeout")
-	errUpstreamReset   = errors.New("upstream connect error or disconnect/reset before headers. reset reason: connection termination")
-)
+var errUpstreamTimeout = errors.New("upstream request timeout")
 
-// classify maps a round-trip error to Envoy's status, body and response code details.
-func classify(err error, timedOut bool) (status int, body, details string) {
+// upstreamFailure is how the router answers an upstream that failed before
+// its response headers: status, body, response code details and flag, as
+// Envoy's router does.
+type upstreamFailure struct {
+	status  int
+	body    string
+	details string
+	flag    responseFlags
+}
+
+func resetFailure(status int, reason string, flag responseFlags) upstreamFailure {
+	return upstreamFailure{
+		status:  status,
+		body:    "upstream connect error or disconnect/reset before headers. reset reason: " + reason,
+		details: "upstream_reset_before_response_started{" + strings.ReplaceAll(reason, " ", "_") + "}",
+		flag:    flag,
+	}
+}
+
+// classify maps an upstream error before the response headers to Envoy's
+// answer: a refused or timed-out connect is a connection failure (503, UF),
+// a malformed response a protocol error (502, UPE), anything else a
+// connection termination (503, UC).
+func classify(err error) upstreamFailure {
 	var opErr *net.OpError
 	switch {
-	case timedOut || errors.Is(err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout, errUpstreamTimeout.Error(), "upstream_response_timeout"
 	case errors.As(err, &opErr) && opErr.Op == "dial":
-		return http.StatusServiceUnavailable, errUpstreamConnect.Error(), "upstream_reset_before_response_started{connection_failure}"
+		if isTimeout(err) {
+			return resetFailure(http.StatusServiceUnavailable, "connection timeout", flagUpstreamConnectionFailure)
+		}
+		return resetFailure(http.StatusServiceUnavailable, "remote connection failure", flagUpstreamConnectionFailure)
+	case isProtocolError(err):
+		return resetFailure(http.StatusBadGateway, "protocol error", flagUpstreamProtocolError)
 	}
-	return http.StatusServiceUnavailable, errUpstreamReset.Error(), "upstream_reset_before_response_started{connection_termination}"
+	return resetFailure(http.StatusServiceUnavailable, "connection termination", flagUpstreamConnectionTermination)
+}
+
+func isProtocolError(err error) bool {
+	var pe *protocolError
+	if errors.As(err, &pe) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "malformed") || strings.Contains(msg, "invalid")
+}
+
+// upstreamMsg is what the upstream call reports to the exchange: the
+// response headers, a body chunk, the end (with trailers), or an error.
+type upstreamMsg struct {
+	headers  *host.HeaderMap
+	body     []byte
+	eos      bool
+	trailers *host.HeaderMap
+	err      error
+}
+
+// upstreamCall is one request to a cluster in flight.
+type upstreamCall struct {
+	msgs   chan upstreamMsg
+	body   *bodyPipe // nil when the request has no body
+	cancel context.CancelFunc
+}
+
+// start sends the request whose headers are h to the cluster; the response
+// comes back on the call's msgs until x.done closes.
+func (u *upstream) start(x *exchange, h *host.HeaderMap, it item) (*upstreamCall, error) {
+	method, _ := h.Get(":method")
+	path, _ := h.Get(":path")
+	authority, _ := h.Get(":authority")
+	if rw := x.route.cfg.PrefixRewrite; rw != "" {
+		path = rewritePrefix(x.route, path, rw)
+	}
+	path = x.rewritePath(path)
+	if hr := x.route.cfg.HostRewrite; hr != "" {
+		authority = hr
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &upstreamCall{msgs: make(chan upstreamMsg), cancel: cancel}
+	var body io.ReadCloser = http.NoBody
+	contentLength := int64(0)
+	if !it.eos {
+		c.body = newBodyPipe()
+		body = c.body
+		contentLength = -1
+		if it.body != nil {
+			contentLength = int64(len(it.body))
+		} else if cl, ok := h.Get("content-length"); ok {
+			if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
+				contentLength = n
+			}
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.scheme()+"://upstream/", body)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := setRequestPath(req, path); err != nil {
+		cancel()
+		return nil, err
+	}
+	req.Host = authority
+	req.ContentLength = contentLength
+	for _, f := range h.Fields {
+		if strings.HasPrefix(f.Key, ":") || hopByHop(f.Key) || f.Key == "content-length" {
+			continue
+		}
+		req.Header.Add(f.Key, f.Value)
+	}
+	keepUserAgent(req.Header)
+	req = x.traceUpstream(req)
+	head := method == http.MethodHead
+	go u.roundTrip(req, c.msgs, x.done, head)
+	return c, nil
+}
+
+// roundTrip sends the request and streams the response to msgs. Every
+// message is delivered unless the exchange is over (done closed): the
+// exchange, not this goroutine, decides timeouts.
+func (u *upstream) roundTrip(req *http.Request, msgs chan<- upstreamMsg, done <-chan struct{}, head bool) {
+	send := func(m upstreamMsg) bool {
+		select {
+		case msgs <- m:
+			return true
+		case <-done:
+			return false
+		}
+	}
+	resp, err := u.transport.RoundTrip(req)
+	if err != nil {
+		send(upstreamMsg{err: err})
+		return
+	}
+	defer resp.Body.Close()
+	eos := resp.Body == http.NoBody || resp.ContentLength == 0 || head
+	if !send(upstreamMsg{headers: responseHeaderMap(resp), eos: eos}) || eos {
+		return
+	}
+	for {
+		buf := make([]byte, readChunk)
+		n, err := resp.Body.Read(buf)
+		if n > 0 && !send(upstreamMsg{body: buf[:n]}) {
+			return
+		}
+		if err == io.EOF {
+			m := upstreamMsg{eos: true}
+			if len(resp.Trailer) > 0 {
+				m.trailers = headerMapFrom(resp.Trailer)
+			}
+			send(m)
+			return
+		}
+		if err != nil {
+			send(upstreamMsg{err: err})
+			return
+		}
+	}
+}
+
+// setRequestPath puts :path into the request URL, keeping its escaping.
+func setRequestPath(req *http.Request, path string) error {
+	if path == "" || path[0] != '/' {
+		path = "/" + path
+	}
+	u, err := url.ParseRequestURI(path)
+	if err != nil {
+		return fmt.Errorf(":path %q: %w", path, err)
+	}
+	req.URL.Path, req.URL.RawPath, req.URL.RawQuery = u.Path, u.RawPath, u.RawQuery
+	return nil
+}
+
+func rewritePrefix(r *routeRuntime, path, rewrite string) string {
+	if r.cfg.Match.Kind != 0 { // only prefix-style matches are rewritten
+		if !strings.HasPrefix(path, r.cfg.Match.Value) {
+			return path
+		}
+	}
+	if strings.HasPrefix(path, r.cfg.Match.Value) {
+		return rewrite + path[len(r.cfg.Match.Value):]
+	}
+	return path
 }

@@ -526,20 +526,35 @@ func hGetHeaderValue(v *vm, ctx context.Context, m api.Module, s []uint64) types
 }
 
 func checkHeaderGrowth(h *HeaderMap, add int, entries int) bool {
-	return h.Len()+entries <= MaxHeaderCount && h.ByteSize()+add <= MaxHeaderBytes
+	return (entries <= 0 || h.Len()+entries <= MaxHeaderCount) && (add <= 0 || h.ByteSize()+add <= MaxHeaderBytes)
+}
+
+// replaceGrowth is what replacing key with val adds to h: the entries of key
+// collapse into one, so a replace of a present key adds no entry and only
+// the difference in bytes.
+func replaceGrowth(h *HeaderMap, key, val string) (bytes, entries int) {
+	key = lower(key)
+	bytes, entries = len(key)+len(val), 1
+	for _, f := range h.Fields {
+		if f.Key == key {
+			bytes -= len(f.Key) + len(f.Value)
+			entries--
+		}
+	}
+	return bytes, entries
 }
 
 func hAddHeaderValue(v *vm, _ context.Context, m api.Module, s []uint64) types.Status {
-	return v.writeHeader(m, s, (*HeaderMap).Add)
+	return v.writeHeader(m, s, false)
 }
 
 func hReplaceHeaderValue(v *vm, _ context.Context, m api.Module, s []uint64) types.Status {
-	return v.writeHeader(m, s, (*HeaderMap).Set)
+	return v.writeHeader(m, s, true)
 }
 
 // writeHeader reads the (map type, key, value) arguments of
-// proxy_add/replace_header_map_value and applies write within the limits.
-func (v *vm) writeHeader(m api.Module, s []uint64, write func(h *HeaderMap, key, val string)) types.Status {
+// proxy_add/replace_header_map_value and adds or replaces within the limits.
+func (v *vm) writeHeader(m api.Module, s []uint64, replace bool) types.Status {
 	h, st0, st := v.headerMap(uint32(s[0]), true)
 	if st != types.StatusOK {
 		return st
@@ -552,10 +567,18 @@ func (v *vm) writeHeader(m api.Module, s []uint64, write func(h *HeaderMap, key,
 	// One allocation holds both: the key and the value are its halves.
 	kv := string(kb) + string(vb)
 	key, val := kv[:len(kb)], kv[len(kb):]
-	if !checkHeaderGrowth(h, len(key)+len(val), 1) {
+	add, entries := len(key)+len(val), 1
+	if replace {
+		add, entries = replaceGrowth(h, key, val)
+	}
+	if !checkHeaderGrowth(h, add, entries) {
 		return types.StatusBadArgument
 	}
-	write(h, key, val)
+	if replace {
+		h.Set(key, val)
+	} else {
+		h.Add(key, val)
+	}
 	st0.headersModified(uint32(s[0]))
 	return types.StatusOK
 }

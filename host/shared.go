@@ -113,6 +113,18 @@ func (s *sharedState) register(vmID, name string, owner *vm) uint32 {
 	return q.token
 }
 
+// owns reports whether deliveries of some queue go to v.
+func (s *sharedState) owns(v *vm) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, q := range s.queues {
+		if q.owner == v {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *sharedState) resolve(vmID, name string) (uint32, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

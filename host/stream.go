@@ -140,6 +140,9 @@ type StreamOptions struct {
 	// clear_route_cache to "off") or asked for it. The embedder then
 	// selects the route again before the route is next used.
 	ClearRouteCache func()
+	// BufferLimit, when positive, replaces the plugin's BufferLimit for this
+	// stream (the listener's per-connection buffer limit).
+	BufferLimit int
 }
 
 type iterState uint8
@@ -199,7 +202,10 @@ func (p *Plugin) NewStream(opts StreamOptions) *Stream {
 	}
 	s := &Stream{p: p, opts: opts}
 	s.req.limit = p.cfg.BufferLimit
-	s.resp.limit = p.cfg.BufferLimit
+	if opts.BufferLimit > 0 {
+		s.req.limit = opts.BufferLimit
+	}
+	s.resp.limit = s.req.limit
 	s.v = p.pick()
 	if s.v == nil {
 		s.failed = true
@@ -232,6 +238,30 @@ func (s *Stream) RouteCacheCleared() bool {
 		defer s.v.unlock()
 	}
 	return s.routeCacheCleared
+}
+
+// Buffered returns the body bytes the stream holds in dir: data the plugin
+// buffers or that waits while the plugin holds the direction.
+func (s *Stream) Buffered(dir Direction) int {
+	if s.v == nil {
+		return 0
+	}
+	s.v.lock()
+	defer s.v.unlock()
+	return len(s.dir(dir).buf)
+}
+
+// Pending reports whether anything could still resume a paused stream: an
+// HTTP or Redis call in flight on its VM, a tick armed, or a shared queue
+// whose deliveries go to the VM.
+func (s *Stream) Pending() bool {
+	v := s.v
+	if v == nil {
+		return false
+	}
+	v.lock()
+	defer v.unlock()
+	return len(v.calls) > 0 || v.tickPeriod > 0 || v.e.shared.owns(v)
 }
 
 // UpstreamOverrideHost returns the address the plugin set with

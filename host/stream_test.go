@@ -464,6 +464,26 @@ func TestHeaderMapLimits(t *testing.T) {
 	rec.mustHave(t, "add_header st=2")
 }
 
+// A replace of a present key adds no entry: it succeeds on a map at the
+// count limit, where an add fails.
+func TestHeaderReplaceAtTheLimit(t *testing.T) {
+	e := testEngine(t)
+	p, rec := scripted(t, e, false, `{"request_headers":[{"op":"add_header","map":0,"key":"x-more","val":"1"},`+
+		`{"op":"replace_header","map":0,"key":"x-user","val":"plugin"},{"op":"replace_header","map":0,"key":"x-new","val":"1"}]}`)
+	s := p.NewStream(StreamOptions{})
+	h := reqHeaders()
+	h.Add("x-user", "client")
+	for h.Len() < MaxHeaderCount {
+		h.Add("x-filler", "v")
+	}
+	s.RequestHeaders(h, true)
+	s.Done()
+	if v, _ := h.Get("x-user"); v != "plugin" || h.Len() != MaxHeaderCount {
+		t.Fatalf("x-user = %q, %d entries", v, h.Len())
+	}
+	rec.mustHave(t, "add_header st=2", "replace_header st=0", "replace_header st=2")
+}
+
 func TestTrailersStopAndResume(t *testing.T) {
 	e := testEngine(t)
 	p, rec := scripted(t, e, true, `{"request_headers":[{"op":"return","value":1}],"request_trailers":[{"op":"get_pairs","map":1}]}`)

@@ -47,6 +47,7 @@ type runOptions struct {
 	adminTokenFile string
 	adminHosts     []string
 	fetch          fetchFlags
+	limits         limitFlags
 }
 
 func init() {
@@ -124,6 +125,7 @@ fetched keeps its last good copy serving, and /plugins says why.`,
 	f.StringVar(&o.adminTokenFile, "admin-token-file", "", "file holding the bearer token the admin API requires")
 	f.StringArrayVar(&o.adminHosts, "admin-host", nil, "host name the admin API accepts in the Host header besides loopback names and its own address (repeatable)")
 	o.fetch.add(cmd)
+	o.limits.register(f)
 	rootCmd.AddCommand(cmd)
 }
 
@@ -312,10 +314,16 @@ func runGateway(parent context.Context, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	overrides, err := o.limits.overrides()
+	if err != nil {
+		return err
+	}
+	src = withOverrides(src, overrides)
 	gw, err := gateway.New(ctx, gateway.Options{Logger: log, LogLevel: logLevel, Listen: o.listen, PoolSize: o.poolSize, PluginLogLevel: &plevel,
 		StartTimeout: offIfZero(o.startTimeout), CallTimeout: offIfZero(o.callTimeout),
 		PluginLogger: pluginLog, VMMemoryLimit: vmLimit, AccessLogFilterState: o.filterState,
-		AdminToken: token, AdminHosts: o.adminHosts, FetchTimeouts: o.fetch.timeouts(), ImageLimits: limits})
+		AdminToken: token, AdminHosts: o.adminHosts, FetchTimeouts: o.fetch.timeouts(), ImageLimits: limits,
+		DrainTime: o.limits.drainTime(), PauseWarning: o.limits.pauseWarning})
 	if err != nil {
 		return err
 	}
@@ -341,8 +349,10 @@ func runGateway(parent context.Context, o runOptions) error {
 		go dev.run(ctx)
 	}
 	<-ctx.Done()
-	log.Info("shutting down: draining in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	stop()
+	log.Info("shutting down: draining in-flight requests (interrupt again to stop now)", "drain_time", o.limits.drain)
+	// A second interrupt ends the drain at once.
+	sctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	if err := gw.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)

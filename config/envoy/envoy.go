@@ -264,6 +264,7 @@ func (p *parser) cluster(c *clusterv3.Cluster, path fieldPath) (config.Cluster, 
 		cl.TLS = tls
 	}
 	p.protocolOptions(c, path)
+	p.clusterOptions(c, &cl)
 	return cl, true
 }
 
@@ -277,6 +278,9 @@ func (p *parser) listener(l *listenerv3.Listener, path fieldPath) (config.Listen
 		return ln, false
 	}
 	ln.Address = socketAddress(sa)
+	if v := l.GetPerConnectionBufferLimitBytes(); v != nil {
+		ln.HTTP.BufferLimit = v.GetValue()
+	}
 	found := false
 	for i, fc := range l.GetFilterChains() {
 		fcPath := path.key("filter_chains").idx(i)
@@ -394,6 +398,7 @@ func (p *parser) route(r *routev3.Route, path fieldPath) (config.Route, bool) {
 				out.Timeout = config.NoTimeout
 			}
 		}
+		out.IdleTimeout = timeout(ra.GetIdleTimeout())
 		out.PrefixRewrite = ra.GetPrefixRewrite()
 		if hr, ok := ra.GetHostRewriteSpecifier().(*routev3.RouteAction_HostRewriteLiteral); ok {
 			out.HostRewrite = hr.HostRewriteLiteral

@@ -161,7 +161,6 @@ func TestEveryFieldAppliedOrWarned(t *testing.T) {
 		cluster + ".circuit_breakers",
 		cluster + ".load_assignment.endpoints[0].locality",
 		cluster + ".load_assignment.endpoints[0].lb_endpoints[0].metadata",
-		cluster + ".typed_extension_protocol_options.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.common_http_protocol_options",
 		cluster + ".transport_socket.typed_config.common_tls_context.alpn_protocols",
 	}
 	for _, w := range wantWarned {

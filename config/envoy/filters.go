@@ -126,7 +126,9 @@ func (p *parser) hcm(h *hcmv3.HttpConnectionManager, path fieldPath, ln *config.
 	}
 	settings := p.httpSettings(h)
 	settings.Headers, settings.MostSpecificHeaderMutationsWins = ln.HTTP.Headers, ln.HTTP.MostSpecificHeaderMutationsWins
+	settings.HTTPOptions = ln.HTTP.HTTPOptions
 	ln.HTTP = settings
+	p.hcmOptions(h, ln)
 	router := false
 	for i, f := range h.GetHttpFilters() {
 		fpath := path.key("http_filters").idx(i)

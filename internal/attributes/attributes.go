@@ -41,6 +41,7 @@ type Request struct {
 	upstream    string
 	status      int
 	details     string
+	flags       uint64
 	respHeaders map[string]string
 	xds         XDS
 }
@@ -100,6 +101,13 @@ func (r *Request) SetResponse(status int, h *host.HeaderMap, details string) {
 	if details != "" {
 		r.details = details
 	}
+}
+
+// SetResponseFlags records Envoy's response flags (response.flags).
+func (r *Request) SetResponseFlags(f uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flags = f
 }
 
 // Property implements host.Properties.
@@ -218,7 +226,7 @@ func (r *Request) response(rest []string) (any, bool) {
 	case "code_details":
 		return r.details, r.details != ""
 	case "flags":
-		return int64(0), true
+		return int64(r.flags), true
 	case "headers":
 		return headers(rest[1:], r.respHeaders)
 	}

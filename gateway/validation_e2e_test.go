@@ -1,0 +1,93 @@
+package gateway
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wasmgate/wasmgate/config"
+)
+
+var builtinEcho = config.Cluster{Name: config.EchoClusterName, Discovery: config.DiscoveryBuiltin, Builtin: config.BuiltinEcho}
+
+// rawExchange sends raw bytes on a new connection and reads one response.
+func rawExchange(t *testing.T, g *testGateway, raw string) (*http.Response, string, *bufio.Reader, net.Conn) {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(g.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("reading the response to %q: %v", raw[:min(len(raw), 80)], err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b), br, c
+}
+
+// closed reports whether the server closed the connection after the response.
+func closed(br *bufio.Reader, c net.Conn) bool {
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err := br.ReadByte()
+	return err != nil
+}
+
+func requestWithHeaders(path string, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: x\r\n", path)
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "x-h%d: v\r\n", i)
+	}
+	b.WriteString("\r\n")
+	return b.String()
+}
+
+func TestHeaderCountLimitAnswers431(t *testing.T) {
+	g := startGateway(t, pathConfig{cluster: builtinEcho}.source())
+	if resp, _, _, _ := rawExchange(t, g, requestWithHeaders("/get", 100)); resp.StatusCode != 200 {
+		t.Fatalf("100 headers: %d", resp.StatusCode)
+	}
+	resp, body, br, c := rawExchange(t, g, requestWithHeaders("/many", 101))
+	if resp.StatusCode != 431 || body != "Request Header Fields Too Large" || !closed(br, c) {
+		t.Fatalf("101 headers: %d %q", resp.StatusCode, body)
+	}
+	waitAccess(t, g, "/many", "status=431", "details=http1.too_many_headers", "flags=DPE")
+}
+
+func TestHTTP10NeedsAcceptHTTP10(t *testing.T) {
+	g := startGateway(t, pathConfig{cluster: builtinEcho}.source())
+	resp, _, _, _ := rawExchange(t, g, "GET /old HTTP/1.0\r\nHost: x\r\n\r\n")
+	if resp.StatusCode != 426 {
+		t.Fatalf("HTTP/1.0: %d", resp.StatusCode)
+	}
+	waitAccess(t, g, "/old", "status=426", "details=low_version")
+
+	g = startGateway(t, pathConfig{cluster: builtinEcho, http: config.HTTPOptions{AcceptHTTP10: true}}.source())
+	if resp, _, _, _ := rawExchange(t, g, "GET /get HTTP/1.0\r\nHost: x\r\n\r\n"); resp.StatusCode != 200 {
+		t.Fatalf("HTTP/1.0 accepted: %d", resp.StatusCode)
+	}
+}
+
+func TestServerAndDateHeaders(t *testing.T) {
+	g := startGateway(t, pathConfig{cluster: builtinEcho}.source())
+	_, h, _ := get(t, g.url+"/get")
+	if h.Get("Server") != "envoy" || h.Get("Date") == "" {
+		t.Fatalf("headers %v", h)
+	}
+	g = startGateway(t, pathConfig{cluster: builtinEcho, settings: config.HTTPSettings{ServerName: "edge", ServerHeader: config.ServerAppendIfAbsent}}.source())
+	if _, h, _ := get(t, g.url+"/get"); h.Get("Server") != "edge" {
+		t.Fatalf("server %q", h.Get("Server"))
+	}
+}
