@@ -213,7 +213,7 @@ func (x *exchange) run(rq *inbound) {
 	}
 	if rq.hasBody {
 		x.clientBody = make(chan clientMsg)
-		go x.readClient()
+		go x.readClient(x.clientBody)
 	} else {
 		x.clientEnded = true
 	}
@@ -292,7 +292,7 @@ func (x *exchange) activity() { x.lastActivity = time.Now() }
 
 // readClient reads the request body and hands it to the loop chunk by
 // chunk; it blocks while the loop does not take them (flow control).
-func (x *exchange) readClient() {
+func (x *exchange) readClient(out chan<- clientMsg) {
 	for {
 		buf := make([]byte, readChunk)
 		n, err := x.ds.readBody(buf)
@@ -308,7 +308,7 @@ func (x *exchange) readClient() {
 			continue
 		}
 		select {
-		case x.clientBody <- m:
+		case out <- m:
 		case <-x.done:
 			return
 		}
