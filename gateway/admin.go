@@ -22,6 +22,7 @@ import (
 //
 //	GET  /ready               200 LIVE once a configuration is applied
 //	GET  /config_dump         routes, clusters and plugins with their configuration, the reload state
+//	                          (values from Secrets redacted unless ?include_secrets)
 //	POST /logging?wasm=debug  plugin log level (also ?gateway=, ?level= for all)
 //	GET  /stats/prometheus    gateway metrics and every plugin-defined metric
 //	GET  /plugins             each plugin's state, error and its reason, VM count
@@ -173,16 +174,35 @@ func (gw *Server) adminConfigDump(w http.ResponseWriter, r *http.Request) {
 	for _, ln := range sortedListeners(snap) {
 		for _, p := range snap.listeners[ln].plugins {
 			dp := dumpPlugin{PluginStatus: statuses[i], RootID: p.cfg.RootID, VMID: p.cfg.VMID, Origin: p.cfg.Origin.String()}
-			if json.Valid(p.cfg.Configuration) {
-				dp.Configuration = json.RawMessage(p.cfg.Configuration)
-			} else if len(p.cfg.Configuration) > 0 {
-				dp.RawConfig = string(p.cfg.Configuration)
+			conf := p.cfg.Configuration
+			if !r.URL.Query().Has("include_secrets") {
+				conf = redactSecrets(conf, snap.cfg.Secrets)
+			}
+			if json.Valid(conf) {
+				dp.Configuration = json.RawMessage(conf)
+			} else if len(conf) > 0 {
+				dp.RawConfig = string(conf)
 			}
 			out.Plugins = append(out.Plugins, dp)
 			i++
 		}
 	}
 	writeJSON(w, out)
+}
+
+// redactSecrets replaces the values that came from Secrets with "[redacted]"
+// (longest first, so a value inside another is not left half-shown).
+func redactSecrets(conf []byte, secrets []string) []byte {
+	if len(secrets) == 0 || len(conf) == 0 {
+		return conf
+	}
+	vals := append([]string(nil), secrets...)
+	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
+	s := string(conf)
+	for _, v := range vals {
+		s = strings.ReplaceAll(s, v, "[redacted]")
+	}
+	return []byte(s)
 }
 
 // warningsOf picks the warnings out of the loader's problems ("warning: …").

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -403,5 +404,64 @@ static_resources:
 	}
 	if r, _ := request(t, "GET", tg.url+"/"); r.StatusCode != 204 || r.Header.Get("Server") != "envoy" {
 		t.Errorf("direct response: %d %v", r.StatusCode, r.Header)
+	}
+}
+
+// TestDataDirSecretReferences: a WasmPlugin's ${secret.…} references reach the plugin
+// resolved; one whose Secret is missing is an error naming file, field and reference while
+// the other plugins serve; /config_dump redacts the values unless ?include_secrets.
+func TestDataDirSecretReferences(t *testing.T) {
+	wasm := testwasm.Build(t, "gateway/testdata/plugins/routeauth")
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "secrets/keys.yaml"), `apiVersion: v1
+kind: Secret
+metadata: {name: api-keys, namespace: higress-system}
+data: {token: czNjcjN0LXRva2Vu}
+`)
+	plugin := func(name, host, reply string) string {
+		return `apiVersion: extensions.higress.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: ` + name + `, namespace: higress-system}
+spec:
+  url: file://` + wasm + `
+  defaultConfigDisable: true
+  matchRules:
+  - domain: [` + host + `]
+    config: {reply: "` + reply + `"}
+`
+	}
+	writeFile(t, filepath.Join(dir, "wasmplugins/a.yaml"), plugin("uses-secret", "a.example.com", "token=${secret.api-keys.token}"))
+	writeFile(t, filepath.Join(dir, "wasmplugins/b.yaml"), plugin("missing-secret", "b.example.com", "${secret.nope.token}"))
+	writeFile(t, filepath.Join(dir, "wasmplugins/c.yaml"), plugin("plain", "c.example.com", "plain"))
+	tg := startGateway(t, dataDirSource(dir))
+
+	for host, want := range map[string]string{"a.example.com": "token=s3cr3t-token", "c.example.com": "plain"} {
+		if code, _, b := get(t, tg.url+"/", "host", host); code != 200 || b != want {
+			t.Errorf("%s: %d %q, want %q", host, code, b, want)
+		}
+	}
+	if code, h, _ := get(t, tg.url+"/get", "host", "b.example.com"); code != 200 || h.Get("X-Replied-By") != "" {
+		t.Errorf("b (plugin not loaded) reaches the upstream: %d %v", code, h)
+	}
+	var dump struct {
+		Problems []string `json:"problems"`
+		Plugins  []struct {
+			Name          string          `json:"name"`
+			Configuration json.RawMessage `json:"configuration"`
+		} `json:"plugins"`
+	}
+	_, body := request(t, "GET", tg.admin+"/config_dump")
+	if err := json.Unmarshal([]byte(body), &dump); err != nil {
+		t.Fatal(err)
+	}
+	wantErr := "error: wasmplugins/b.yaml: spec.matchRules[0].config.reply: ${secret.nope.token}: no Secret higress-system/nope in the data directory (add one, e.g. in secrets/)"
+	if !slices.Contains(dump.Problems, wantErr) {
+		t.Errorf("problems = %q", dump.Problems)
+	}
+	if strings.Contains(body, "s3cr3t") || !strings.Contains(body, "token=[redacted]") {
+		t.Errorf("config_dump shows the secret: %s", body)
+	}
+	if _, full := request(t, "GET", tg.admin+"/config_dump?include_secrets"); !strings.Contains(full, "token=s3cr3t-token") {
+		t.Errorf("?include_secrets: %s", full)
 	}
 }

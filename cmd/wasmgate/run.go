@@ -63,7 +63,8 @@ func init() {
   --envoy-config envoy.yaml
       an Envoy static bootstrap (listeners, routes, clusters, wasm filters)
   --data-dir DIR
-      a Higress standalone data directory: wasmplugins/, mcpbridges/, ingresses/
+      a Higress standalone data directory: wasmplugins/, mcpbridges/, ingresses/,
+      secrets/
 
 Changes to the configuration files and plugin modules are applied without a
 restart; a broken version is reported and the running one stays.
@@ -226,7 +227,7 @@ func (o runOptions) source() (gateway.Source, []string, error) {
 		}
 		loader := higress.NewLoader(o.dataDir, higress.Options{Listen: o.listen, DefaultCluster: def})
 		var dirs []string
-		for _, d := range []string{"wasmplugins", "mcpbridges", "ingresses"} {
+		for _, d := range higress.Subdirs {
 			dirs = append(dirs, filepath.Join(o.dataDir, d))
 		}
 		return gateway.SourceFunc(loader.Load), dirs, nil

@@ -22,6 +22,7 @@ package higress
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,8 +48,10 @@ type Options struct {
 	DefaultCluster *config.Cluster
 }
 
-// Subdirectories of the data directory that are read.
-var subdirs = []string{"wasmplugins", "mcpbridges", "ingresses"}
+// Subdirs are the subdirectories of a data directory that are read.
+var Subdirs = []string{"wasmplugins", "mcpbridges", "ingresses", "secrets"}
+
+var subdirs = Subdirs
 
 // Loader loads a data directory repeatedly, keeping the last good version of each broken file
 // and WasmPlugin. It is safe for concurrent use.
@@ -64,6 +67,8 @@ type Loader struct {
 type goodPlugin struct {
 	file   string
 	plugin config.Plugin
+	// secrets are the values its configuration took from Secrets.
+	secrets []string
 }
 
 // NewLoader returns a loader of the data directory dir.
@@ -86,8 +91,15 @@ type load struct {
 
 	plugins    []config.Plugin
 	pluginKeys map[string]string // identity → file
-	bridges    []bridgeDoc
-	ingresses  []*Ingress
+	// values are the Secrets and ConfigMaps of every file, read before the other resources:
+	// a WasmPlugin's references may point to any file.
+	values *valueStore
+	// checked receives the same objects again in the main pass, which reports their problems.
+	checked *valueStore
+	// secretValues are the values plugin configurations took from Secrets.
+	secretValues []string
+	bridges      []bridgeDoc
+	ingresses    []*Ingress
 
 	goodFiles   map[string][]document
 	goodPlugins map[string]goodPlugin
@@ -127,6 +139,8 @@ func (l *Loader) Load() *config.Result {
 		l: l, dir: dir, ns: ns, ps: &res.Problems,
 		resolver:    &sourceResolver{dataDir: dir, dataMount: mount, stat: statFile},
 		pluginKeys:  map[string]string{},
+		values:      newValueStore(),
+		checked:     newValueStore(),
 		goodFiles:   map[string][]document{},
 		goodPlugins: map[string]goodPlugin{},
 	}
@@ -137,6 +151,7 @@ func (l *Loader) Load() *config.Result {
 		}
 		res.Problems.Errorf(l.dir, "", "", "cannot read the data directory: %v", err)
 	}
+	ld.readValues(dir)
 	for _, sub := range subdirs {
 		for _, path := range yamlFiles(filepath.Join(dir, sub), ld.ps, sub) {
 			res.Files = append(res.Files, path)
@@ -167,6 +182,44 @@ func yamlFiles(dir string, ps *config.Problems, rel string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// readValues reads the Secrets and ConfigMaps of every file first, quietly (the main pass
+// reports their problems): a file that does not parse contributes its last good version.
+func (ld *load) readValues(dir string) {
+	quiet := new(config.Problems)
+	for _, sub := range subdirs {
+		for _, path := range yamlFiles(filepath.Join(dir, sub), quiet, sub) {
+			rel := sub + "/" + filepath.Base(path)
+			data, err := os.ReadFile(path)
+			var docs []document
+			if err == nil {
+				docs, err = parseDocuments(data)
+			}
+			if err != nil {
+				docs = ld.l.goodFiles[rel]
+			}
+			for _, doc := range docs {
+				m, _ := doc.value.(map[string]any)
+				kind, _ := m["kind"].(string)
+				apiVersion, _ := m["apiVersion"].(string)
+				meta, _ := m["metadata"].(map[string]any)
+				name, _ := meta["name"].(string)
+				namespace, _ := meta["namespace"].(string)
+				if namespace == "" {
+					namespace = "default"
+				}
+				d := &decoder{file: rel, ps: quiet}
+				switch {
+				case apiVersion != "v1" || name == "":
+				case kind == "Secret":
+					ld.values.decodeSecret(d, m, name, namespace)
+				case kind == "ConfigMap":
+					ld.values.decodeConfigMap(d, m, name, namespace)
+				}
+			}
+		}
+	}
 }
 
 // file loads one YAML file; rel is its path relative to the data directory.
@@ -247,7 +300,7 @@ func (ld *load) document(rel, path, prefix string, doc document) {
 
 	switch {
 	case kind == "WasmPlugin" && apiVersion == HigressWasmPluginAPI, kind == "Ingress" && apiVersion == IngressAPI,
-		kind == "McpBridge" && apiVersion == McpBridgeAPI, kind == "Secret" && apiVersion == "v1":
+		kind == "McpBridge" && apiVersion == McpBridgeAPI, kind == "Secret" && apiVersion == "v1", kind == "ConfigMap" && apiVersion == "v1":
 		walkResource(d, kind, m)
 	case kind == "WasmPlugin" && apiVersion == IstioWasmPluginAPI:
 		walkResource(d, "IstioWasmPlugin", m)
@@ -255,6 +308,10 @@ func (ld *load) document(rel, path, prefix string, doc document) {
 	switch {
 	case kind == "WasmPlugin" && (apiVersion == HigressWasmPluginAPI || apiVersion == IstioWasmPluginAPI):
 		ld.wasmPlugin(d, m, apiVersion, name, namespace, effectiveNS, path, origin)
+	case kind == "Secret" && apiVersion == "v1":
+		ld.checked.decodeSecret(d, m, name, effectiveNS)
+	case kind == "ConfigMap" && apiVersion == "v1":
+		ld.checked.decodeConfigMap(d, m, name, effectiveNS)
 	case kind == "McpBridge" && apiVersion == McpBridgeAPI:
 		regs := decodeMcpBridge(d, m)
 		ld.bridges = append(ld.bridges, bridgeDoc{name: name, namespace: effectiveNS, registries: regs, origin: origin})
@@ -289,6 +346,24 @@ func (ld *load) wasmPlugin(d *decoder, m map[string]any, apiVersion, name, names
 	}
 	ld.pluginKeys[identity] = d.file
 
+	// ${secret.…} and ${configmap.…} references are resolved in the whole spec first, as the
+	// Higress controller does before translating it.
+	var secrets []string
+	if spec, ok := m["spec"].(map[string]any); ok {
+		resolved, values, ref, err := ld.values.substituteTemplates(spec, ld.ns)
+		if err != nil {
+			field := "spec"
+			if ref != nil {
+				field = ref.field
+			}
+			d.errorf(field, "%v", err)
+			ld.keepLastGood(d, identity)
+			return
+		}
+		secrets = values
+		m = maps.Clone(m)
+		m["spec"] = resolved
+	}
 	w := decodeWasmPlugin(d, apiVersion, m, name, effectiveNS)
 	if w == nil || d.failed {
 		ld.keepLastGood(d, identity)
@@ -340,7 +415,8 @@ func (ld *load) wasmPlugin(d *decoder, m map[string]any, apiVersion, name, names
 	}
 	p := toPlugin(w, src, data)
 	ld.plugins = append(ld.plugins, p)
-	ld.goodPlugins[identity] = goodPlugin{file: d.file, plugin: clonePlugin(p)}
+	ld.secretValues = append(ld.secretValues, secrets...)
+	ld.goodPlugins[identity] = goodPlugin{file: d.file, plugin: clonePlugin(p), secrets: secrets}
 }
 
 // keepLastGood replaces a failed WasmPlugin with its last good version, if there is one.
@@ -351,6 +427,7 @@ func (ld *load) keepLastGood(d *decoder, identity string) {
 	}
 	d.ps.Warnf(d.file, d.field(""), d.object, "keeping the last good version of %s", d.object)
 	ld.plugins = append(ld.plugins, clonePlugin(prev.plugin))
+	ld.secretValues = append(ld.secretValues, prev.secrets...)
 	ld.goodPlugins[identity] = prev
 }
 
@@ -440,6 +517,8 @@ func (ld *load) build() *config.Config {
 		HTTP:         config.HTTPSettings{ServerName: config.HigressServerName},
 	}}
 	cfg.Clusters = clusters
+	slices.Sort(ld.secretValues)
+	cfg.Secrets = slices.Compact(ld.secretValues)
 	*ld.ps = append(*ld.ps, cfg.Validate()...)
 	return cfg
 }

@@ -367,7 +367,6 @@ spec: {url: oci://r/a:2}
 		`wasmplugins/p.yaml: document 3: metadata.namespace: not applied: only Istio WasmPlugins in "higress-system" or "istio-system" take effect (this one is in "apps")`,
 		`wasmplugins/p.yaml: document 4: spec.type: NETWORK plugins are not supported (only HTTP plugins), ignored`,
 		`wasmplugins/p.yaml: document 5: spec.defaultConfigDisable: the plugin is not loaded: the default config is disabled and no match rule is enabled (as in Higress)`,
-		`wasmplugins/p.yaml: document 6: kind: ConfigMap (v1) is not used by wasmgate, ignored`,
 	}
 	if got := problemStrings(res.Problems, config.SeverityWarning); !slices.Equal(got, wantWarnings) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, wantWarnings)

@@ -3,7 +3,8 @@
 // when route_metadata.filter_metadata["envoy.filters.http.wasm"].auth names a
 // header, a request without that header gets 401. It also reports what it saw
 // (:scheme, request.scheme, the virtual host) in response headers, and counts
-// requests in the counters its configuration names.
+// requests in the counters its configuration names. With "reply" in its
+// configuration it answers every request with that text.
 package main
 
 import (
@@ -19,6 +20,8 @@ func main() {}
 type config struct {
 	counters []proxywasm.MetricCounter
 	deny     bool
+	reply    string
+	hasReply bool
 }
 
 func init() {
@@ -28,6 +31,9 @@ func init() {
 				c.counters = append(c.counters, proxywasm.DefineCounterMetric(n.String()))
 			}
 			c.deny = json.Get("deny").Bool()
+			if r := json.Get("reply"); r.Exists() {
+				c.reply, c.hasReply = r.String(), true
+			}
 			return nil
 		}),
 		wrapper.ProcessRequestHeaders(func(ctx wrapper.HttpContext, c config) types.Action {
@@ -39,6 +45,10 @@ func init() {
 			ctx.SetContext("scheme", scheme+","+string(prop))
 			if vh, err := proxywasm.GetProperty([]string{"xds", "virtual_host_name"}); err == nil {
 				ctx.SetContext("vhost", string(vh))
+			}
+			if c.hasReply {
+				_ = proxywasm.SendHttpResponse(200, [][2]string{{"x-replied-by", "routeauth"}}, []byte(c.reply), -1)
+				return types.ActionPause
 			}
 			if c.deny {
 				_ = proxywasm.SendHttpResponse(403, [][2]string{{"x-denied-by", "routeauth"}}, []byte("denied by config\n"), -1)

@@ -1,0 +1,156 @@
+package higress
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wasmgate/wasmgate/config"
+)
+
+func pluginConfig(t *testing.T, cfg *config.Config, name string) map[string]any {
+	t.Helper()
+	for _, p := range cfg.Listeners[0].Plugins {
+		if p.Name == name {
+			var m map[string]any
+			if err := json.Unmarshal(p.Configuration, &m); err != nil {
+				t.Fatalf("%s configuration %q: %v", name, p.Configuration, err)
+			}
+			return m
+		}
+	}
+	t.Fatalf("no plugin %s in %+v", name, cfg.Listeners[0].Plugins)
+	return nil
+}
+
+// TestSecretReferences: ${secret.NS/NAME.KEY} and ${secret.NAME.KEY} in a WasmPlugin's spec
+// resolve to the data of Secrets from the secrets/ folder or any other file; a missing one is
+// an error naming file, field and reference, and the plugin keeps its last good version.
+func TestSecretReferences(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "secrets", "keys.yaml"), `apiVersion: v1
+kind: Secret
+metadata: {name: api-keys, namespace: higress-system}
+data:
+  token: czNjcjN0     # "s3cr3t"
+  plugin_conf.timeout: NTAwMA==
+stringData:
+  note: plain text
+`)
+	secretInPluginFile := `apiVersion: v1
+kind: Secret
+metadata: {name: other, namespace: apps}
+stringData: {user: alice}
+---
+`
+	plugin := `apiVersion: extensions.higress.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: uses-secrets, namespace: higress-system}
+spec:
+  url: oci://r/a:1
+  defaultConfig:
+    token: "Bearer ${secret.api-keys.token}"
+    timeout: ${secret.higress-system/api-keys.plugin_conf.timeout}
+    note: ${secret.api-keys.note}
+    user: ${secret.apps/other.user}
+    untouched: ${env.HOME.x}
+`
+	writeFile(t, filepath.Join(dir, "wasmplugins", "a.yaml"), secretInPluginFile+plugin)
+	writeFile(t, filepath.Join(dir, "wasmplugins", "b.yaml"), `apiVersion: extensions.higress.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: plain, namespace: higress-system}
+spec: {url: oci://r/b:1, defaultConfig: {k: v}}
+`)
+	l := NewLoader(dir, Options{})
+	res := l.Load()
+	if len(res.Problems) != 0 {
+		t.Fatalf("problems: %v", res.Problems)
+	}
+	got := pluginConfig(t, res.Config, "uses-secrets")
+	want := map[string]any{"token": "Bearer s3cr3t", "timeout": "5000", "note": "plain text", "user": "alice", "untouched": "${env.HOME.x}"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if !slices.Equal(res.Config.Secrets, []string{"5000", "alice", "plain text", "s3cr3t"}) {
+		t.Errorf("secret values = %q", res.Config.Secrets)
+	}
+	if !slices.Contains(res.Files, filepath.Join(l.dir, "secrets", "keys.yaml")) {
+		t.Errorf("the secrets folder is watched: %v", res.Files)
+	}
+
+	// The key goes missing: an error naming file, field and reference; the last good version
+	// stays, and the other plugin is untouched.
+	writeFile(t, filepath.Join(dir, "secrets", "keys.yaml"), `apiVersion: v1
+kind: Secret
+metadata: {name: api-keys, namespace: higress-system}
+stringData: {note: plain text, plugin_conf.timeout: "5000"}
+`)
+	res = l.Load()
+	errs := problemStrings(res.Problems, config.SeverityError)
+	wantErr := `wasmplugins/a.yaml: document 2: spec.defaultConfig.token: ${secret.api-keys.token}: Secret higress-system/api-keys has no key "token" (it has "note", "plugin_conf.timeout")`
+	if !slices.Equal(errs, []string{wantErr}) {
+		t.Errorf("errors:\n got %q\nwant %q", errs, wantErr)
+	}
+	if got := pluginConfig(t, res.Config, "uses-secrets"); got["token"] != "Bearer s3cr3t" {
+		t.Errorf("the last good version is kept: %v", got)
+	}
+	if got := pluginConfig(t, res.Config, "plain"); got["k"] != "v" {
+		t.Errorf("other plugin: %v", got)
+	}
+	if !slices.Contains(res.Config.Secrets, "s3cr3t") {
+		t.Errorf("the kept version's secrets are still redacted: %q", res.Config.Secrets)
+	}
+
+	// A Secret that does not exist at all.
+	writeFile(t, filepath.Join(dir, "secrets", "keys.yaml"), `apiVersion: v1
+kind: Secret
+metadata: {name: api-keys, namespace: higress-system}
+stringData: {note: "x", plugin_conf.timeout: "1", token: "t"}
+`)
+	writeFile(t, filepath.Join(dir, "wasmplugins", "a.yaml"), strings.Replace(plugin, "${secret.apps/other.user}", "${secret.apps/gone.user}", 1))
+	res = Load(dir, Options{})
+	errs = problemStrings(res.Problems, config.SeverityError)
+	wantErr = `wasmplugins/a.yaml: spec.defaultConfig.user: ${secret.apps/gone.user}: no Secret apps/gone in the data directory (add one, e.g. in secrets/)`
+	if !slices.Equal(errs, []string{wantErr}) {
+		t.Errorf("errors:\n got %q\nwant %q", errs, wantErr)
+	}
+}
+
+func TestSecretErrors(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "secrets", "bad.yaml"), `apiVersion: v1
+kind: Secret
+metadata: {name: bad, namespace: higress-system}
+data: {k: "not base64!"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: bad, namespace: higress-system}
+type: Opaque
+stringData: {k: v}
+`)
+	writeFile(t, filepath.Join(dir, "wasmplugins", "q.yaml"), `apiVersion: extensions.higress.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: quote, namespace: higress-system}
+spec: {url: oci://r/a:1, defaultConfig: {k: "${secret.q.v}"}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: q, namespace: higress-system}
+stringData: {v: 'a"b'}
+`)
+	res := Load(dir, Options{})
+	errs := problemStrings(res.Problems, config.SeverityError)
+	want := []string{
+		`wasmplugins/q.yaml: document 1: spec.defaultConfig.k: the spec is not valid JSON once the references are replaced (a value with a quote or backslash breaks it, as in Higress): invalid character 'b' after object key:value pair`,
+		`secrets/bad.yaml: document 1: data.k: not base64: illegal base64 data at input byte 3 (use stringData for plain text)`,
+		`secrets/bad.yaml: document 2: metadata.name: duplicate Secret higress-system/bad (also defined in secrets/bad.yaml)`,
+	}
+	if !slices.Equal(errs, want) {
+		t.Errorf("errors:\n got %q\nwant %q", errs, want)
+	}
+}
