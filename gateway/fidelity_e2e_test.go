@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -463,5 +464,80 @@ spec:
 	}
 	if _, full := request(t, "GET", tg.admin+"/config_dump?include_secrets"); !strings.Contains(full, "token=s3cr3t-token") {
 		t.Errorf("?include_secrets: %s", full)
+	}
+}
+
+// TestIngressHeaderMatches: several Ingresses on one host and path, told apart by Higress's
+// match annotations, route as Higress routes them: the route with more header conditions
+// first, then the one with a query condition, the unconditioned catch-all last; methods too.
+func TestIngressHeaderMatches(t *testing.T) {
+	dir := t.TempDir()
+	var registries strings.Builder
+	for _, name := range []string{"stable", "canary", "beta", "reader"} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, name)
+		}))
+		t.Cleanup(srv.Close)
+		fmt.Fprintf(&registries, "  - {name: %s, type: static, domain: %q}\n", name, srv.Listener.Addr().String())
+	}
+	writeFile(t, filepath.Join(dir, "mcpbridges/default.yaml"), "apiVersion: networking.higress.io/v1\nkind: McpBridge\nmetadata: {name: default, namespace: higress-system}\nspec:\n  registries:\n"+registries.String())
+	ingress := func(name, path, backend string, annotations ...string) string {
+		ann := "    higress.io/destination: " + backend + ".static:80\n"
+		for i := 0; i+1 < len(annotations); i += 2 {
+			ann += "    " + annotations[i] + ": " + strconv.Quote(annotations[i+1]) + "\n"
+		}
+		return `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: ` + name + `
+  namespace: default
+  annotations:
+` + ann + `spec:
+  rules:
+  - host: shop.local
+    http:
+      paths:
+      - path: ` + path + `
+        pathType: Prefix
+        backend:
+          resource: {apiGroup: networking.higress.io, kind: McpBridge, name: default}
+`
+	}
+	// Named so that name order alone would put the catch-all first.
+	writeFile(t, filepath.Join(dir, "ingresses/a-stable.yaml"), ingress("a-stable", "/", "stable"))
+	writeFile(t, filepath.Join(dir, "ingresses/b-canary.yaml"), ingress("b-canary", "/", "canary",
+		"higress.io/exact-match-header-x-canary", "true", "higress.io/prefix-match-header-x-user", "test-"))
+	writeFile(t, filepath.Join(dir, "ingresses/c-beta.yaml"), ingress("c-beta", "/", "beta", "higress.io/regex-match-query-beta", "[0-9]+"))
+	writeFile(t, filepath.Join(dir, "ingresses/d-reader.yaml"), ingress("d-reader", "/read", "reader", "higress.io/match-method", "GET HEAD"))
+	tg := startGateway(t, dataDirSource(dir))
+	for _, c := range []struct {
+		method, path string
+		headers      []string
+		want         string
+	}{
+		{"POST", "/", nil, "stable"},
+		{"GET", "/", nil, "stable"},
+		{"GET", "/read/x", nil, "reader"},
+		{"POST", "/read/x", nil, "stable"},
+		{"POST", "/x", []string{"x-canary", "true", "x-user", "test-1"}, "canary"},
+		{"POST", "/x", []string{"x-canary", "true"}, "stable"}, // both header conditions must hold
+		{"POST", "/x?beta=12", nil, "beta"},
+		{"POST", "/x?beta=1a", nil, "stable"},
+		{"GET", "/x?beta=12", []string{"x-canary", "true", "x-user", "test-2"}, "canary"},
+	} {
+		req, _ := http.NewRequest(c.method, tg.url+c.path, nil)
+		req.Host = "shop.local"
+		for i := 0; i+1 < len(c.headers); i += 2 {
+			req.Header.Set(c.headers[i], c.headers[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != c.want {
+			t.Errorf("%s %s %v: %q, want %q", c.method, c.path, c.headers, b, c.want)
+		}
 	}
 }

@@ -154,3 +154,54 @@ stringData: {v: 'a"b'}
 		t.Errorf("errors:\n got %q\nwant %q", errs, want)
 	}
 }
+
+func TestIngressMatchAnnotations(t *testing.T) {
+	dir := t.TempDir()
+	ing := func(name, ts string, ann string) string {
+		return `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: ` + name + `
+  namespace: default
+  creationTimestamp: "` + ts + `"
+  annotations:
+` + ann + `spec:
+  rules:
+  - host: a.local
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: svc, port: {number: 80}}}}
+`
+	}
+	writeFile(t, filepath.Join(dir, "ingresses", "i.yaml"), ing("z-old", "2024-01-01T00:00:00Z", "    higress.io/exact-match-header-x-env: prod\n")+"---\n"+
+		ing("a-new", "2025-01-01T00:00:00Z", "    higress.io/exact-match-header-x-env: prod\n")+"---\n"+
+		ing("b-plain", "2024-06-01T00:00:00Z", "    higress.io/regex-match-query-id: \"[0-9]+\"\n    nginx.ingress.kubernetes.io/exact-match-header-x: \"y\"\n    higress.io/match-method: get POST bogus\n"))
+	res := Load(dir, Options{})
+	if err := res.Problems.Err(); err != nil {
+		t.Fatal(err)
+	}
+	warns := problemStrings(res.Problems, config.SeverityWarning)
+	want := []string{
+		`ingresses/i.yaml: document 3: metadata.annotations.higress.io/match-method: "BOGUS" is not an HTTP method Higress matches (GET HEAD POST PUT DELETE CONNECT OPTIONS TRACE PATCH); ignored`,
+		`ingresses/i.yaml: document 3: metadata.annotations.nginx.ingress.kubernetes.io/exact-match-header-x: not a match annotation Higress reads (higress.io/{exact,prefix,regex}-match-header-NAME); ignored`,
+		// The older Ingress (by creationTimestamp) takes the route; the same conditions again are a duplicate.
+		`ingresses/i.yaml: document 2: spec.rules[0].http.paths[0]: host "a.local" path "/" (Prefix) is already routed by "default/z-old"; this duplicate is ignored`,
+	}
+	if !slices.Equal(warns, want) {
+		t.Errorf("warnings:\n got %q\nwant %q", warns, want)
+	}
+	// A route with methods comes before one with header conditions (Higress's order).
+	routes := res.Config.Listeners[0].VirtualHosts[0].Routes
+	if len(routes) != 2 || routes[0].Name != "default/b-plain" || routes[1].Name != "default/z-old" {
+		t.Fatalf("routes = %+v", routes)
+	}
+	h := routes[1].HeaderMatchers
+	if len(h) != 1 || h[0].Name != "x-env" || *h[0].Match != (config.StringMatch{Kind: config.MatchExact, Value: "prod"}) {
+		t.Errorf("header matchers = %+v", h)
+	}
+	q, m := routes[0].QueryMatchers, routes[0].HeaderMatchers
+	if len(q) != 1 || q[0].Name != "id" || q[0].Match.Kind != config.MatchRegex ||
+		len(m) != 1 || m[0].Name != ":method" || m[0].Match.Value != "GET|POST" {
+		t.Errorf("query %+v, method %+v", q, m)
+	}
+}

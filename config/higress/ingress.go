@@ -23,7 +23,9 @@ type Ingress struct {
 	// DefaultBackend is spec.defaultBackend, or nil.
 	DefaultBackend *Backend
 	Rules          []IngressRule
-	Origin         config.Origin
+	// Created is metadata.creationTimestamp (zero when absent): Ingresses are ordered by it.
+	Created time.Time
+	Origin  config.Origin
 }
 
 // RouteName is the route name Higress gives this Ingress's routes: the name alone for an
@@ -222,6 +224,10 @@ type hroute struct {
 	pathType   string // Exact, Prefix or Regex
 	originPath string
 	isDefault  bool
+	// method, headers and queries are the match annotations' conditions, which Higress
+	// orders routes of equal paths by.
+	method           string
+	headers, queries int
 }
 
 // routeBuilder turns Ingresses into virtual hosts, routes and the clusters they need.
@@ -261,7 +267,7 @@ func (b *routeBuilder) add(in *Ingress) {
 	var unsupported []string
 	for k := range in.Annotations {
 		if (strings.HasPrefix(k, "higress.io/") || strings.HasPrefix(k, "nginx.ingress.kubernetes.io/")) &&
-			!slices.Contains([]string{annDestination, annTimeout, annUseRegex, annIgnorePathCase, annUpstreamVhost}, k) {
+			!slices.Contains([]string{annDestination, annTimeout, annUseRegex, annIgnorePathCase, annUpstreamVhost}, k) && !isMatchAnnotation(k) {
 			unsupported = append(unsupported, k)
 		}
 	}
@@ -271,6 +277,9 @@ func (b *routeBuilder) add(in *Ingress) {
 			"not supported locally, ignored: %s", strings.Join(unsupported, ", "))
 	}
 
+	match := parseMatch(in.Annotations, func(key, format string, args ...any) {
+		b.ps.Warnf(file, annField(key), object, format, args...)
+	})
 	routeName := in.RouteName(b.systemNamespace)
 	for _, rule := range in.Rules {
 		host := rule.Host
@@ -312,7 +321,8 @@ func (b *routeBuilder) add(in *Ingress) {
 			if !b.setBackend(r, in, &p.Backend, object) {
 				continue
 			}
-			key := host + "|" + r.pathType + "|" + r.originPath
+			match.apply(r)
+			key := host + "|" + r.pathType + "|" + r.originPath + "|" + match.key
 			if prev, dup := b.seen[key]; dup {
 				b.ps.Warnf(file, p.Field, object, "host %q path %q (%s) is already routed by %q; this duplicate is ignored", host, p.Path, r.pathType, prev)
 				continue
@@ -341,7 +351,9 @@ func (b *routeBuilder) addDefaultBackend(in *Ingress, timeout time.Duration, obj
 		}
 		return r
 	}
-	isCatchAll := func(r *hroute) bool { return r.pathType == "Prefix" && r.originPath == "/" }
+	isCatchAll := func(r *hroute) bool {
+		return r.pathType == "Prefix" && r.originPath == "/" && r.method == "" && r.headers == 0 && r.queries == 0
+	}
 	if r := mk("*"); r != nil {
 		replaced := false
 		for i, existing := range b.hosts["*"] {
@@ -494,9 +506,11 @@ func (b *routeBuilder) virtualHosts() []config.VirtualHost {
 	return out
 }
 
-// sortRoutes orders one host's routes as Higress does: default backends last, then a
-// catch-all "/" prefix; otherwise exact before prefix before regex, and within one type
-// longer paths first. The sort is stable, so equal routes keep their input order.
+// sortRoutes orders one host's routes as Higress does (pkg/ingress/kube/common/tool.go,
+// SortHTTPRoutes): default backends last, then a catch-all "/" prefix without conditions;
+// otherwise exact before prefix before regex, within one type longer paths first, then
+// routes with methods (the shorter method list first), more header conditions, more query
+// conditions. The sort is stable, so equal routes keep the Ingresses' order.
 func sortRoutes(routes []*hroute) {
 	less := func(a, c *hroute) bool {
 		if a.isDefault {
@@ -505,7 +519,9 @@ func sortRoutes(routes []*hroute) {
 		if c.isDefault {
 			return true
 		}
-		allCatch := func(r *hroute) bool { return r.pathType == "Prefix" && r.originPath == "/" }
+		allCatch := func(r *hroute) bool {
+			return r.pathType == "Prefix" && r.originPath == "/" && r.method == "" && r.headers == 0 && r.queries == 0
+		}
 		if allCatch(a) {
 			return false
 		}
@@ -513,7 +529,21 @@ func sortRoutes(routes []*hroute) {
 			return true
 		}
 		if a.pathType == c.pathType {
-			return len(a.originPath) > len(c.originPath)
+			if len(a.originPath) != len(c.originPath) {
+				return len(a.originPath) > len(c.originPath)
+			}
+			// Then the methods (a route with methods first; of two, the shorter list), the
+			// number of header conditions, the number of query conditions.
+			if la, lc := len(a.method), len(c.method); la != lc {
+				if la != 0 && lc != 0 {
+					return la < lc
+				}
+				return la != 0
+			}
+			if a.headers != c.headers {
+				return a.headers > c.headers
+			}
+			return a.queries > c.queries
 		}
 		if a.pathType == "Exact" {
 			return true

@@ -28,6 +28,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/wasmgate/wasmgate/config"
 )
@@ -318,6 +319,13 @@ func (ld *load) document(rel, path, prefix string, doc document) {
 	case kind == "Ingress" && apiVersion == IngressAPI:
 		if in := decodeIngress(d, m, name, effectiveNS, annotations); in != nil && !d.failed {
 			in.Origin = origin
+			if ts := d.str(meta, "creationTimestamp", "metadata"); ts != "" {
+				t, err := time.Parse(time.RFC3339, ts)
+				if err != nil {
+					d.warnf("metadata.creationTimestamp", "not an RFC 3339 time (%v); the Ingress is ordered as the oldest", err)
+				}
+				in.Created = t
+			}
 			ld.ingresses = append(ld.ingresses, in)
 		}
 	case kind == "Ingress":
@@ -470,8 +478,11 @@ func (ld *load) build() *config.Config {
 		systemNamespace: ld.ns, registries: registries, ps: ld.ps,
 		hosts: map[string][]*hroute{}, clusters: map[string]config.Cluster{}, seen: map[string]string{},
 	}
-	// Istio orders resources of equal age by name, then namespace.
+	// Istio orders resources by creation time, then (of equal age) by name, then namespace.
 	slices.SortStableFunc(ld.ingresses, func(a, b *Ingress) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}
