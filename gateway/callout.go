@@ -35,7 +35,10 @@ type clusterView struct {
 
 func (c *clusterView) cluster(name string) *upstream {
 	if s := c.snap.Load(); s != nil {
-		return s.clusters[name]
+		if u := s.clusters[name]; u != nil {
+			return u
+		}
+		c.gw.logUnknownCluster(s, name)
 	}
 	return nil
 }

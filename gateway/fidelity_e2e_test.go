@@ -541,3 +541,51 @@ metadata:
 		}
 	}
 }
+
+// TestDataDirPluginServices: a plugin calling a Kubernetes service reaches it through an
+// Endpoints resource of the data directory; a service nothing defines is warned about at load
+// and its calls are logged with the cluster name asked for.
+func TestDataDirPluginServices(t *testing.T) {
+	wasm := testwasm.Build(t, "examples/http-call")
+	token := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Token", "from-endpoints")
+	}))
+	defer token.Close()
+	host, port := splitAddr(strings.TrimPrefix(token.URL, "http://"))
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "services/token.yaml"), fmt.Sprintf(`apiVersion: v1
+kind: Endpoints
+metadata: {name: token, namespace: default}
+subsets:
+- addresses: [{ip: %s}]
+  ports: [{port: %d}]
+`, host, port))
+	writeFile(t, filepath.Join(dir, "wasmplugins/calls.yaml"), fmt.Sprintf(`apiVersion: extensions.higress.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: calls, namespace: higress-system}
+spec:
+  url: file://%s
+  defaultConfigDisable: true
+  matchRules:
+  - domain: [known.local]
+    config: {serviceName: token.default.svc.cluster.local, servicePort: %d, requestPath: /token, tokenHeader: x-token}
+  - domain: [unknown.local]
+    config: {serviceName: gone.default.svc.cluster.local, servicePort: 8080, requestPath: /token, tokenHeader: x-token}
+`, wasm, port))
+	tg := startGateway(t, dataDirSource(dir))
+	code, _, body := get(t, tg.url+"/headers", "host", "known.local")
+	if code != 200 || echoHeaders(t, body)["X-Token"] != "from-endpoints" {
+		t.Errorf("through the Endpoints resource: %d %s", code, body)
+	}
+	if code, _, _ := get(t, tg.url+"/headers", "host", "unknown.local"); code != 200 {
+		t.Errorf("unknown service: %d", code)
+	}
+	waitFor(t, "the unknown cluster's log line", func() bool {
+		return strings.Contains(tg.logs.String(), `plugin call to an unknown cluster`) &&
+			strings.Contains(tg.logs.String(), `cluster=outbound|8080||gone.default.svc.cluster.local`)
+	})
+	_, dump := request(t, "GET", tg.admin+"/config_dump")
+	if !strings.Contains(dump, `spec.matchRules[1].config.serviceName: plugin \"calls\" refers to service gone.default.svc.cluster.local`) {
+		t.Errorf("config_dump warnings: %s", dump)
+	}
+}

@@ -2,6 +2,7 @@ package higress
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -203,5 +204,89 @@ metadata:
 	if len(q) != 1 || q[0].Name != "id" || q[0].Match.Kind != config.MatchRegex ||
 		len(m) != 1 || m[0].Name != ":method" || m[0].Match.Value != "GET|POST" {
 		t.Errorf("query %+v, method %+v", q, m)
+	}
+}
+
+// TestServiceReferences: services a plugin's configuration names that nothing defines are
+// warned about with the plugin, the field and how to declare them; an Endpoints resource
+// declares a Kubernetes service's addresses.
+func TestServiceReferences(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "services", "known.yaml"), `apiVersion: v1
+kind: Endpoints
+metadata: {name: known, namespace: default}
+subsets:
+- addresses: [{ip: 127.0.0.1}, {ip: 127.0.0.2}]
+  ports: [{port: 8080, name: http}, {port: 6379}]
+`)
+	writeFile(t, filepath.Join(dir, "wasmplugins", "p.yaml"), `apiVersion: extensions.higress.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: calls, namespace: higress-system}
+spec:
+  url: oci://r/a:1
+  defaultConfig:
+    redis: {serviceName: redis.default.svc.cluster.local, servicePort: 6379}
+    auth: http://auth.apps.svc.cluster.local:8080/check
+    short: cache.apps.svc
+    ok: known.default.svc.cluster.local
+    cluster: outbound|8080||known.default.svc.cluster.local
+    registry: missing.dns
+    text: not a service
+`)
+	res := Load(dir, Options{})
+	if err := res.Problems.Err(); err != nil {
+		t.Fatal(err)
+	}
+	warns := problemStrings(res.Problems, config.SeverityWarning)
+	prefix := `wasmplugins/p.yaml: spec.defaultConfig.`
+	want := []string{
+		prefix + `auth: plugin "calls" refers to service auth.apps.svc.cluster.local, which no McpBridge registry, Ingress backend or Endpoints resource of this data directory defines: its calls to it fail with BadArgument (unknown cluster). Declare its addresses locally with an Endpoints resource "auth" in namespace "apps" (services/), or point the plugin at a McpBridge static or dns registry.`,
+		prefix + `redis.serviceName: plugin "calls" refers to service redis.default.svc.cluster.local, which no McpBridge registry, Ingress backend or Endpoints resource of this data directory defines: its calls to it fail with BadArgument (unknown cluster). Declare its addresses locally with an Endpoints resource "redis" in namespace "default" (services/), or point the plugin at a McpBridge static or dns registry.`,
+		prefix + `registry: plugin "calls" refers to service missing.dns, which no McpBridge registry, Ingress backend or Endpoints resource of this data directory defines: its calls to it fail with BadArgument (unknown cluster). Declare it as a dns registry named "missing" in the McpBridge "default" of higress-system (mcpbridges/).`,
+		prefix + `short: plugin "calls" refers to service cache.apps.svc.cluster.local, which no McpBridge registry, Ingress backend or Endpoints resource of this data directory defines: its calls to it fail with BadArgument (unknown cluster). Declare its addresses locally with an Endpoints resource "cache" in namespace "apps" (services/), or point the plugin at a McpBridge static or dns registry.`,
+	}
+	slices.Sort(warns)
+	slices.Sort(want)
+	if !slices.Equal(warns, want) {
+		t.Errorf("warnings:\n got %q\nwant %q", warns, want)
+	}
+	c := res.Config.Cluster("outbound|6379||known.default.svc.cluster.local")
+	if c == nil || c.Discovery != config.DiscoveryStatic || len(c.Endpoints) != 2 || c.Endpoints[1] != (config.Endpoint{Host: "127.0.0.2", Port: 6379}) {
+		t.Errorf("endpoints cluster = %+v", c)
+	}
+}
+
+// TestResourceFieldsDocumented checks that docs/compatibility.md lists every field of the
+// Higress resource tables under its kind.
+func TestResourceFieldsDocumented(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "compatibility.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	i := strings.Index(doc, "### Higress data directory")
+	if i < 0 {
+		t.Fatal("no Higress section")
+	}
+	lines := strings.Split(doc[i:], "\n")
+	common := withMetadata(map[string]fieldEntry{})
+	for kind, table := range resourceFields {
+		start := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "- `"+kind+"`: ") })
+		if start < 0 {
+			t.Errorf("no line for %s", kind)
+			continue
+		}
+		block := lines[start]
+		for j := start + 1; j < len(lines) && strings.HasPrefix(lines[j], "  - "); j++ {
+			block += lines[j]
+		}
+		for p := range table {
+			if c, ok := common[p]; ok && c.note == table[p].note && c.leaf == table[p].leaf {
+				continue // listed once for every kind
+			}
+			if !strings.Contains(block, "`"+p+"`") {
+				t.Errorf("docs/compatibility.md does not list %s %s", kind, p)
+			}
+		}
 	}
 }

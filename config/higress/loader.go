@@ -50,7 +50,7 @@ type Options struct {
 }
 
 // Subdirs are the subdirectories of a data directory that are read.
-var Subdirs = []string{"wasmplugins", "mcpbridges", "ingresses", "secrets"}
+var Subdirs = []string{"wasmplugins", "mcpbridges", "ingresses", "secrets", "services"}
 
 var subdirs = Subdirs
 
@@ -99,8 +99,12 @@ type load struct {
 	checked *valueStore
 	// secretValues are the values plugin configurations took from Secrets.
 	secretValues []string
-	bridges      []bridgeDoc
-	ingresses    []*Ingress
+	// endpoints are the clusters of the Endpoints resources, by name.
+	endpoints map[string]config.Cluster
+	// serviceRefs are the services plugin configurations name.
+	serviceRefs []serviceRef
+	bridges     []bridgeDoc
+	ingresses   []*Ingress
 
 	goodFiles   map[string][]document
 	goodPlugins map[string]goodPlugin
@@ -142,6 +146,7 @@ func (l *Loader) Load() *config.Result {
 		pluginKeys:  map[string]string{},
 		values:      newValueStore(),
 		checked:     newValueStore(),
+		endpoints:   map[string]config.Cluster{},
 		goodFiles:   map[string][]document{},
 		goodPlugins: map[string]goodPlugin{},
 	}
@@ -301,7 +306,8 @@ func (ld *load) document(rel, path, prefix string, doc document) {
 
 	switch {
 	case kind == "WasmPlugin" && apiVersion == HigressWasmPluginAPI, kind == "Ingress" && apiVersion == IngressAPI,
-		kind == "McpBridge" && apiVersion == McpBridgeAPI, kind == "Secret" && apiVersion == "v1", kind == "ConfigMap" && apiVersion == "v1":
+		kind == "McpBridge" && apiVersion == McpBridgeAPI, kind == "Secret" && apiVersion == "v1", kind == "ConfigMap" && apiVersion == "v1",
+		kind == "Endpoints" && apiVersion == "v1":
 		walkResource(d, kind, m)
 	case kind == "WasmPlugin" && apiVersion == IstioWasmPluginAPI:
 		walkResource(d, "IstioWasmPlugin", m)
@@ -313,6 +319,14 @@ func (ld *load) document(rel, path, prefix string, doc document) {
 		ld.checked.decodeSecret(d, m, name, effectiveNS)
 	case kind == "ConfigMap" && apiVersion == "v1":
 		ld.checked.decodeConfigMap(d, m, name, effectiveNS)
+	case kind == "Endpoints" && apiVersion == "v1":
+		for _, c := range decodeEndpoints(d, m, name, effectiveNS) {
+			if prev, dup := ld.endpoints[c.Name]; dup {
+				d.errorf("metadata.name", "duplicate Endpoints %s/%s (also defined in %s)", effectiveNS, name, prev.Origin.File)
+				break
+			}
+			ld.endpoints[c.Name] = c
+		}
 	case kind == "McpBridge" && apiVersion == McpBridgeAPI:
 		regs := decodeMcpBridge(d, m)
 		ld.bridges = append(ld.bridges, bridgeDoc{name: name, namespace: effectiveNS, registries: regs, origin: origin})
@@ -421,6 +435,12 @@ func (ld *load) wasmPlugin(d *decoder, m map[string]any, apiVersion, name, names
 		d.warnf("spec.defaultConfigDisable", "the plugin is not loaded: the default config is disabled and no match rule is enabled (as in Higress)")
 		return
 	}
+	base := serviceRef{file: d.file, object: d.object, plugin: name}
+	findServiceRefs(w.Spec.DefaultConfig, d.field("spec.defaultConfig"), base, &ld.serviceRefs)
+	findServiceRefs(w.Spec.PluginConfig, d.field("spec.pluginConfig"), base, &ld.serviceRefs)
+	for i, r := range w.Spec.MatchRules {
+		findServiceRefs(r.Config, d.field(index("spec.matchRules", i)+".config"), base, &ld.serviceRefs)
+	}
 	p := toPlugin(w, src, data)
 	ld.plugins = append(ld.plugins, p)
 	ld.secretValues = append(ld.secretValues, secrets...)
@@ -478,6 +498,11 @@ func (ld *load) build() *config.Config {
 		systemNamespace: ld.ns, registries: registries, ps: ld.ps,
 		hosts: map[string][]*hroute{}, clusters: map[string]config.Cluster{}, seen: map[string]string{},
 	}
+	// Services with Endpoints resources are reachable at their addresses, from Ingress
+	// backends and plugins alike.
+	for name, c := range ld.endpoints {
+		rb.clusters[name] = c
+	}
 	// Istio orders resources by creation time, then (of equal age) by name, then namespace.
 	slices.SortStableFunc(ld.ingresses, func(a, b *Ingress) int {
 		if c := a.Created.Compare(b.Created); c != 0 {
@@ -528,6 +553,7 @@ func (ld *load) build() *config.Config {
 		HTTP:         config.HTTPSettings{ServerName: config.HigressServerName},
 	}}
 	cfg.Clusters = clusters
+	checkServiceRefs(ld.ps, ld.serviceRefs, clusters)
 	slices.Sort(ld.secretValues)
 	cfg.Secrets = slices.Compact(ld.secretValues)
 	*ld.ps = append(*ld.ps, cfg.Validate()...)
