@@ -169,6 +169,18 @@ type RegexRewrite struct {
 	Substitution string
 }
 
+// RetryPolicy is the part of Envoy's route retry_policy the gateway applies: requests without a
+// body are sent again, after a jittered back-off, when an attempt fails as RetryOn says.
+type RetryPolicy struct {
+	// RetryOn lists Envoy's conditions: "5xx", "gateway-error", "reset", "connect-failure",
+	// "retriable-4xx", "refused-stream", "retriable-status-codes".
+	RetryOn []string
+	// NumRetries is the number of retries after the first attempt (Envoy's default is 1).
+	NumRetries int
+	// RetriableStatusCodes are retried with "retriable-status-codes".
+	RetriableStatusCodes []int
+}
+
 // StatsTag is Envoy's config.metrics.v3.TagSpecifier: a label extracted from metric names.
 // With Regex, the first capture group is cut out of the name and the second (or, when there
 // is none, the first) is the label value; with FixedValue, every metric gets the label.

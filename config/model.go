@@ -210,7 +210,9 @@ type Route struct {
 	Metadata Metadata
 	// Headers are the route's header mutations.
 	Headers HeaderMutations
-	Origin  Origin
+	// Retry, when set, retries failed upstream attempts (Envoy `retry_policy`).
+	Retry  *RetryPolicy
+	Origin Origin
 }
 
 // EffectiveTimeout resolves Timeout: DefaultRouteTimeout when unset, 0 when disabled.

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -587,5 +588,51 @@ spec:
 	_, dump := request(t, "GET", tg.admin+"/config_dump")
 	if !strings.Contains(dump, `spec.matchRules[1].config.serviceName: plugin \"calls\" refers to service gone.default.svc.cluster.local`) {
 		t.Errorf("config_dump warnings: %s", dump)
+	}
+}
+
+// TestRouteRetries: retry_on 5xx sends a request without a body again, at most num_retries
+// times; a request with a body is not retried.
+func TestRouteRetries(t *testing.T) {
+	var attempts atomic.Int32
+	failFirst := int32(2)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := attempts.Add(1)
+		if n <= failFirst {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "busy")
+			return
+		}
+		_, _ = io.WriteString(w, "ok after "+strconv.Itoa(int(n)))
+	}))
+	defer up.Close()
+	ep := config.Endpoint{Host: "127.0.0.1"}
+	ep.Port, _ = strconv.Atoi(testPort(t, up.Listener.Addr().String()))
+	route := func(retries int) config.Route {
+		return config.Route{Name: "r" + strconv.Itoa(retries), Match: config.PathMatch{Kind: config.PathPrefix, Value: "/" + strconv.Itoa(retries)},
+			Cluster: "up", Retry: &config.RetryPolicy{RetryOn: []string{"5xx"}, NumRetries: retries}}
+	}
+	cfg := &config.Config{
+		Clusters: []config.Cluster{{Name: "up", Endpoints: []config.Endpoint{ep}}},
+		Listeners: []config.Listener{{Name: "l", Address: "127.0.0.1:0",
+			VirtualHosts: []config.VirtualHost{{Name: "v", Domains: []string{"*"}, Routes: []config.Route{route(2), route(1)}}}}},
+	}
+	tg := startGateway(t, SourceFunc(func() *config.Result { return &config.Result{Config: cfg} }))
+
+	if code, _, b := get(t, tg.url+"/2"); code != 200 || b != "ok after 3" || attempts.Load() != 3 {
+		t.Errorf("two retries: %d %q after %d attempts", code, b, attempts.Load())
+	}
+	attempts.Store(0)
+	if code, _, b := get(t, tg.url+"/1"); code != 503 || b != "busy" || attempts.Load() != 2 {
+		t.Errorf("one retry: %d %q after %d attempts", code, b, attempts.Load())
+	}
+	attempts.Store(0)
+	resp, err := http.Post(tg.url+"/2", "text/plain", strings.NewReader("body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || attempts.Load() != 1 {
+		t.Errorf("a request with a body: %d after %d attempts", resp.StatusCode, attempts.Load())
 	}
 }

@@ -82,7 +82,7 @@ func (x *exchange) beforeUpstream(h *host.HeaderMap) {
 }
 
 // traceUpstream records the address of the connection the upstream request uses, for the
-// upstream.address property and %UPSTREAM_HOST%.
+// upstream.address property and %UPSTREAM_HOST%, and attaches the route's retry policy.
 func (x *exchange) traceUpstream(req *http.Request) *http.Request {
 	props := x.props
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
@@ -90,7 +90,8 @@ func (x *exchange) traceUpstream(req *http.Request) *http.Request {
 			props.SetUpstreamAddress(info.Conn.RemoteAddr().String())
 		}
 	}}
-	return req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	return withRetry(req, x.route.cfg.Retry)
 }
 
 // mutateResponse applies the response header mutations of the route to response headers from

@@ -266,7 +266,7 @@ func (u *upstream) roundTrip(req *http.Request, msgs chan<- upstreamMsg, done <-
 			return false
 		}
 	}
-	resp, err := u.transport.RoundTrip(req)
+	resp, err := sendWithRetries(u.transport, req)
 	if err != nil {
 		send(upstreamMsg{err: err})
 		return

@@ -410,6 +410,9 @@ func (p *parser) route(r *routev3.Route, path fieldPath) (config.Route, bool) {
 			}
 			out.RegexRewrite = &config.RegexRewrite{Pattern: rr.GetPattern().GetRegex(), Substitution: rr.GetSubstitution()}
 		}
+		if rp := ra.GetRetryPolicy(); rp != nil {
+			out.Retry = p.retryPolicy(rp, apath.key("retry_policy"))
+		}
 
 	case *routev3.Route_DirectResponse:
 		body, err := p.dataSource(a.DirectResponse.GetBody())

@@ -150,7 +150,9 @@ func TestEveryFieldAppliedOrWarned(t *testing.T) {
 		hcm + ".route_config.virtual_hosts[0].retry_policy",
 		route + ".match.grpc",
 		route + ".route.cluster_not_found_response_code",
-		route + ".route.retry_policy",
+		route + ".route.retry_policy.retry_on",
+		route + ".route.retry_policy.per_try_timeout",
+		route + ".route.retry_policy.retry_back_off",
 		route + ".route.host_rewrite_header",
 		route + ".route.hash_policy",
 		route + ".decorator",
@@ -182,6 +184,9 @@ func TestEveryFieldAppliedOrWarned(t *testing.T) {
 	r := l.VirtualHosts[0].Routes[0]
 	if r.RegexRewrite == nil || r.RegexRewrite.Pattern != "^/old/(.*)$" || r.RegexRewrite.Substitution != `/new/\1` {
 		t.Errorf("regex rewrite = %+v", r.RegexRewrite)
+	}
+	if r.Retry == nil || !slices.Equal(r.Retry.RetryOn, []string{"5xx", "connect-failure"}) || r.Retry.NumRetries != 3 {
+		t.Errorf("retry = %+v", r.Retry)
 	}
 	if len(r.QueryMatchers) != 1 || r.QueryMatchers[0].Name != "debug" || !r.QueryMatchers[0].Present {
 		t.Errorf("query matchers = %+v", r.QueryMatchers)

@@ -192,6 +192,32 @@ func (p *parser) queryMatchers(qs []*routev3.QueryParameterMatcher, path fieldPa
 	return out, true
 }
 
+// retryPolicy reads the retry conditions the gateway applies; other conditions are warned.
+func (p *parser) retryPolicy(rp *routev3.RetryPolicy, path fieldPath) *config.RetryPolicy {
+	out := &config.RetryPolicy{NumRetries: 1}
+	if n := rp.GetNumRetries(); n != nil {
+		out.NumRetries = int(n.GetValue())
+	}
+	for _, c := range rp.GetRetriableStatusCodes() {
+		out.RetriableStatusCodes = append(out.RetriableStatusCodes, int(c))
+	}
+	var unsupported []string
+	for _, cond := range strings.Split(rp.GetRetryOn(), ",") {
+		cond = strings.TrimSpace(cond)
+		switch cond {
+		case "":
+		case "5xx", "gateway-error", "reset", "connect-failure", "retriable-4xx", "refused-stream", "retriable-status-codes":
+			out.RetryOn = append(out.RetryOn, cond)
+		default:
+			unsupported = append(unsupported, cond)
+		}
+	}
+	if len(unsupported) > 0 {
+		p.warnf(path.key("retry_on"), "retry conditions %s are not supported by wasmgate; ignored (supported: 5xx, gateway-error, reset, connect-failure, retriable-4xx, refused-stream, retriable-status-codes)", strings.Join(unsupported, ","))
+	}
+	return out
+}
+
 // statsTags reads stats_config.stats_tags; a tag with an invalid regex is an error and left out.
 func (p *parser) statsTags(sc *metricsv3.StatsConfig, path fieldPath) []config.StatsTag {
 	var out []config.StatsTag
