@@ -412,9 +412,9 @@ func (c *conditions) parse(ruleJSON []byte) error {
 	return nil
 }
 
-// newHostMatcher parses a domain pattern, lower-cased.
+// newHostMatcher parses a domain pattern. Matching is case-sensitive, as in
+// Higress: "foo.com" does not match the Host "FOO.com".
 func newHostMatcher(pattern string) HostMatcher {
-	pattern = lowerASCII(pattern)
 	switch {
 	case strings.HasPrefix(pattern, "*"):
 		return HostMatcher{matchType: Suffix, host: pattern[1:]}
@@ -422,23 +422,6 @@ func newHostMatcher(pattern string) HostMatcher {
 		return HostMatcher{matchType: Prefix, host: pattern[:len(pattern)-1]}
 	}
 	return HostMatcher{matchType: Exact, host: pattern}
-}
-
-// lowerASCII lower-cases ASCII letters, the only case folding that applies
-// to DNS names (RFC 4343); it allocates only if s has an upper-case letter.
-func lowerASCII(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if c := b[j]; c >= 'A' && c <= 'Z' {
-					b[j] = c + ('a' - 'A')
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
 }
 
 // valuesOf returns the elements of a JSON array; null gives none and any
@@ -559,7 +542,7 @@ type request struct {
 
 func (r *request) normalizedHost() string {
 	if !r.hostReady {
-		r.normHost, r.hostReady = lowerASCII(stripPortFromHost(r.host)), true
+		r.normHost, r.hostReady = stripPortFromHost(r.host), true
 	}
 	return r.normHost
 }

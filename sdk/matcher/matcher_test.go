@@ -183,11 +183,13 @@ func TestHostWildcards(t *testing.T) {
 		{"[::1]", "", ""}:               "ip",
 		{"[::1]:8080", "", ""}:          "ip",
 		{"10.0.0.1:80", "", ""}:         "ip",
-		{"[2001:db8::1]:443", "", ""}:   "ip",
+		{"[2001:DB8::1]:443", "", ""}:   "ip",
+		{"[2001:db8::1]:443", "", ""}:   "<nil>", // case-sensitive, as in Higress
 		{"[2001:db8::2]:443", "", ""}:   "<nil>",
-		{"WWW.Exact.COM", "", ""}:       "exact", // case-insensitive
-		{"A.EXAMPLE.COM:8080", "", ""}:  "suffix",
-		{"Api.Foo", "", ""}:             "prefix",
+		{"WWW.Exact.COM", "", ""}:       "<nil>",
+		{"A.EXAMPLE.COM:8080", "", ""}:  "<nil>",
+		{"a.EXAMPLE.com:8080", "", ""}:  "<nil>",
+		{"Api.Foo", "", ""}:             "<nil>",
 		{"", "", ""}:                    "<nil>",
 	})
 	// "*" matches every host, including an empty one.
@@ -197,9 +199,9 @@ func TestHostWildcards(t *testing.T) {
 		{"", "", ""}:            "any",
 		{"[::1]:1", "", ""}:     "any",
 	})
-	// Parsed matchers: patterns lower-cased, "*" is a Suffix with empty text.
+	// Parsed matchers: patterns kept as written, "*" is a Suffix with empty text.
 	m = mustParse(t, `{"_rules_":[{"_match_domain_":["*.Example.com","WWW.*","*","Abc.com",""]}]}`)
-	want := []HostMatcher{{Suffix, ".example.com"}, {Prefix, "www."}, {Suffix, ""}, {Exact, "abc.com"}, {Exact, ""}}
+	want := []HostMatcher{{Suffix, ".Example.com"}, {Prefix, "WWW."}, {Suffix, ""}, {Exact, "Abc.com"}, {Exact, ""}}
 	if !reflect.DeepEqual(m.ruleConfig[0].hosts, want) {
 		t.Errorf("hosts = %+v, want %+v", m.ruleConfig[0].hosts, want)
 	}
@@ -499,7 +501,7 @@ func TestGenerateHashKey(t *testing.T) {
 		{"_match_route_prefix_":["p"],"_match_consumer_":["c"]}]}`)
 	want := []string{
 		"cat:4|routes:a,b|services:s1:80,s2",
-		"cat:1|hosts:0:www.,1:a.com,2:.b.com",
+		"cat:1|hosts:0:www.,1:a.com,2:.B.com",
 		"cat:3|prefixes:p1,p2",
 		"cat:5|prefixes:p",
 	}

@@ -49,7 +49,7 @@ func (h *fakeHost) GetProperty(path []byte) ([]byte, abi.Status) {
 func TestGetMatchConfig(t *testing.T) {
 	m := mustParse(t, controllerJSON)
 	h := &fakeHost{
-		headers:    map[string]string{":authority": "Shop.Example.com:443"},
+		headers:    map[string]string{":authority": "shop.example.com:443"},
 		properties: map[string]string{},
 	}
 	release := abi.SetHost(h)

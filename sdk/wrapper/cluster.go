@@ -70,7 +70,9 @@ func (c K8sCluster) HostName() string {
 	if c.Host != "" {
 		return c.Host
 	}
-	return c.ServiceName + "." + c.namespace() + ".svc.cluster.local"
+	// As Higress: the namespace as given, so an empty one gives
+	// "name..svc.cluster.local" (ClusterName uses "default").
+	return c.ServiceName + "." + c.Namespace + ".svc.cluster.local"
 }
 
 // NacosCluster is a service registered in Nacos:

@@ -102,25 +102,25 @@ func HttpCall(cluster Cluster, method, rawURL string, headers [][2]string, body 
 	}
 	u, err := parseURL(rawURL)
 	if err != nil {
-		proxywasm.LogCritical("http call: " + err.Error())
+		proxywasm.LogCritical("invalid rawURL:" + rawURL)
 		return err
 	}
-	authority := u.host
-	if authority == "" {
-		authority = cluster.HostName()
+	authority := cluster.HostName()
+	if u.host != "" {
+		authority = u.host
 	}
 	if authority == "" {
 		authority = "unknownhost"
 	}
 	hs := make([][2]string, 0, len(headers)+3)
 	for _, h := range headers {
-		switch asciiLower(h[0]) {
+		switch h[0] { // as Higress: exact, case-sensitive names
 		case ":method", ":path", ":authority":
 			continue
 		}
 		hs = append(hs, h)
 	}
-	hs = append(hs, [2]string{":method", method}, [2]string{":path", u.pathWithQuery()}, [2]string{":authority", authority})
+	hs = append(hs, [2]string{":method", method}, [2]string{":path", u.httpCallPath()}, [2]string{":authority", authority})
 	timeout := uint32(DefaultHttpCallTimeout)
 	if len(timeoutMillisecond) > 0 {
 		timeout = timeoutMillisecond[0]
@@ -148,7 +148,7 @@ func HttpCall(cluster Cluster, method, rawURL string, headers [][2]string, body 
 	if err != nil {
 		return errors.New("http call to " + clusterName + ": " + err.Error())
 	}
-	log.Debug("http call start, cluster: " + clusterName + ", " + method + " " + u.pathWithQuery())
+	log.Debug("http call start, cluster: " + clusterName + ", " + method + " " + u.httpCallPath())
 	return nil
 }
 

@@ -490,7 +490,7 @@ func (ctx *CommonHttpCtx[C]) RouteCall(method, rawURL string, headers [][2]strin
 	if err := proxywasm.ReplaceHttpRequestHeader(":method", method); err != nil {
 		return err
 	}
-	if err := proxywasm.ReplaceHttpRequestHeader(":path", u.pathWithQuery()); err != nil {
+	if err := proxywasm.ReplaceHttpRequestHeader(":path", u.routeCallPath()); err != nil {
 		return err
 	}
 	if u.host != "" {

@@ -257,14 +257,10 @@ func (ctx *CommonPluginCtx[C]) EnableRuleLevelConfigIsolation() { ctx.ruleLevelC
 // IsRuleLevelConfigIsolation implements PluginContext.
 func (ctx *CommonPluginCtx[C]) IsRuleLevelConfigIsolation() bool { return ctx.ruleLevelConfigIsolated }
 
-// GetFingerPrint returns the plugin_name property: the same for every VM of
-// this plugin configuration.
-func (ctx *CommonPluginCtx[C]) GetFingerPrint() string {
-	if ctx.fingerPrint == "" {
-		ctx.fingerPrint = GetPluginFingerPrint()
-	}
-	return ctx.fingerPrint
-}
+// GetFingerPrint returns the plugin's fingerprint. As in Higress it is never
+// set, so it is "" and every plugin of a VM shares the leader-election
+// lease key "higress_wasm_vm_lease:".
+func (ctx *CommonPluginCtx[C]) GetFingerPrint() string { return ctx.fingerPrint }
 
 // Lease is the VM lease of leader election, stored as JSON in shared data.
 type Lease struct {

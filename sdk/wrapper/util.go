@@ -287,12 +287,19 @@ func appendJSONFloat(b []byte, f float64, bits int) []byte {
 
 // ---- URLs ----
 
+// callURL is what the callouts take from a URL, split as net/url's
+// url.Parse splits it (the SDK does not link net/url; see RATIONALE.md).
 type callURL struct {
-	host, path, rawQuery string
+	host     string
+	path     string // unescaped, as url.URL.Path
+	rawPath  string // as url.URL.RawPath
+	rawQuery string
+	fragment string // unescaped, as url.URL.Fragment
 }
 
-// pathWithQuery is the :path of a callout: "/" + path (escaped as needed) + "?query".
-func (u callURL) pathWithQuery() string {
+// httpCallPath is the :path of an HttpCall, as Higress builds it:
+// "/" + the unescaped path + "?" + the raw query; no fragment.
+func (u callURL) httpCallPath() string {
 	p := "/" + strings.TrimPrefix(u.path, "/")
 	if u.rawQuery != "" {
 		p += "?" + u.rawQuery
@@ -300,55 +307,241 @@ func (u callURL) pathWithQuery() string {
 	return p
 }
 
-var errBadURL = errors.New("invalid URL")
+// routeCallPath is the :path of a RouteCall, as Higress builds it:
+// "/" + the escaped path + "?" + the raw query + "#" + the fragment.
+func (u callURL) routeCallPath() string {
+	p := "/" + strings.TrimPrefix(u.escapedPath(), "/")
+	if u.rawQuery != "" {
+		p += "?" + u.rawQuery
+	}
+	if u.fragment != "" {
+		p += "#" + u.fragment
+	}
+	return p
+}
 
-// parseURL splits an absolute URL or an absolute path into host, escaped path
-// and query; the fragment is dropped. Control characters are rejected; other
-// bytes outside the URL character set in the path are percent-encoded.
+// escapedPath is url.URL.EscapedPath.
+func (u callURL) escapedPath() string {
+	if u.rawPath != "" && validEncodedPath(u.rawPath) {
+		if p, err := unescapeURL(u.rawPath, false); err == nil && p == u.path {
+			return u.rawPath
+		}
+	}
+	if u.path == "*" {
+		return "*"
+	}
+	return escapeURLPath(u.path)
+}
+
+func urlError(raw, msg string) error {
+	return errors.New("parse " + strconv.Quote(raw) + ": " + msg)
+}
+
+// parseURL splits raw as url.Parse does and fails where it fails: control
+// characters, a malformed scheme, a colon in the first segment of a
+// relative path, a bad host or an invalid percent escape.
 func parseURL(raw string) (callURL, error) {
+	var u callURL
+	rest, frag, _ := strings.Cut(raw, "#")
 	for i := 0; i < len(raw); i++ {
 		if raw[i] < 0x20 || raw[i] == 0x7f {
-			return callURL{}, errors.New("parse " + strconv.Quote(raw) + ": " + errBadURL.Error() + " (control character)")
+			return u, urlError(rest, "net/url: invalid control character in URL")
 		}
 	}
-	if i := strings.IndexByte(raw, '#'); i >= 0 {
-		raw = raw[:i]
-	}
-	var u callURL
-	if i := strings.Index(raw, "://"); i > 0 && !strings.ContainsAny(raw[:i], "/?") {
-		rest := raw[i+3:]
-		end := strings.IndexAny(rest, "/?")
-		if end < 0 {
-			end = len(rest)
+	if rest == "*" {
+		u.path = "*"
+	} else {
+		scheme, r, err := splitScheme(rest)
+		if err != nil {
+			return u, urlError(rest, err.Error())
 		}
-		u.host = rest[:end]
-		if at := strings.LastIndexByte(u.host, '@'); at >= 0 {
-			u.host = u.host[at+1:]
+		rest = r
+		if strings.HasSuffix(rest, "?") && strings.Count(rest, "?") == 1 {
+			rest = rest[:len(rest)-1]
+		} else {
+			rest, u.rawQuery, _ = strings.Cut(rest, "?")
 		}
-		raw = rest[end:]
-	} else if strings.HasPrefix(raw, "//") {
-		rest := raw[2:]
-		end := strings.IndexAny(rest, "/?")
-		if end < 0 {
-			end = len(rest)
+		if !strings.HasPrefix(rest, "/") {
+			if scheme != "" {
+				rest = "" // opaque: no path
+			} else if seg, _, _ := strings.Cut(rest, "/"); strings.Contains(seg, ":") {
+				return u, urlError(raw, "first path segment in URL cannot contain colon")
+			}
 		}
-		u.host = rest[:end]
-		raw = rest[end:]
+		if (scheme != "" || !strings.HasPrefix(rest, "///")) && strings.HasPrefix(rest, "//") {
+			authority, r := rest[2:], ""
+			if i := strings.IndexByte(authority, '/'); i >= 0 {
+				authority, r = authority[:i], authority[i:]
+			}
+			host, err := parseAuthority(authority)
+			if err != nil {
+				return u, urlError(raw, err.Error())
+			}
+			u.host, rest = host, r
+		}
+		path, err := unescapeURL(rest, false)
+		if err != nil {
+			return u, urlError(raw, err.Error())
+		}
+		u.path = path
+		if escapeURLPath(path) != rest {
+			u.rawPath = rest
+		}
 	}
-	if i := strings.IndexByte(raw, '?'); i >= 0 {
-		u.rawQuery = raw[i+1:]
-		raw = raw[:i]
+	if frag != "" {
+		f, err := unescapeURL(frag, true)
+		if err != nil {
+			return u, urlError(raw, err.Error())
+		}
+		u.fragment = f
 	}
-	u.path = escapePath(raw)
 	return u, nil
 }
 
-func escapePath(p string) string {
+// splitScheme splits "scheme:rest" as url.Parse does; no scheme is not an
+// error.
+func splitScheme(raw string) (scheme, rest string, err error) {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.':
+			if i == 0 {
+				return "", raw, nil
+			}
+		case c == ':':
+			if i == 0 {
+				return "", "", errors.New("missing protocol scheme")
+			}
+			return asciiLower(raw[:i]), raw[i+1:], nil
+		default:
+			return "", raw, nil
+		}
+	}
+	return "", raw, nil
+}
+
+// parseAuthority returns the host of "userinfo@host", checking both as
+// url.Parse does.
+func parseAuthority(authority string) (string, error) {
+	host := authority
+	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+		for j := 0; j < i; j++ {
+			c := authority[j]
+			if !(isUnreserved(c) || strings.IndexByte("-._:~!$&'()*+,;=%@", c) >= 0) {
+				return "", errors.New("net/url: invalid userinfo")
+			}
+		}
+		host = authority[i+1:]
+	}
+	return checkHost(host)
+}
+
+// checkHost validates and unescapes a host (with optional port) as
+// url.Parse does.
+func checkHost(host string) (string, error) {
+	if strings.HasPrefix(host, "[") {
+		i := strings.LastIndexByte(host, ']')
+		if i < 0 {
+			return "", errors.New("missing ']' in host")
+		}
+		if port := host[i+1:]; !validPort(port) {
+			return "", errors.New("invalid port " + strconv.Quote(port) + " after host")
+		}
+		// IPv6 literal with an optional zone: unescaped as a host.
+		return unescapeHost(host)
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		if port := host[i:]; !validPort(port) {
+			return "", errors.New("invalid port " + strconv.Quote(port) + " after host")
+		}
+	}
+	return unescapeHost(host)
+}
+
+func validPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	if port[0] != ':' {
+		return false
+	}
+	for i := 1; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func unescapeHost(host string) (string, error) {
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if c == '%' {
+			continue
+		}
+		if c < 0x80 && !isUnreserved(c) && strings.IndexByte("!$&'()*+,;=:[]<>\"", c) < 0 {
+			return "", errors.New("invalid character " + strconv.Quote(string(c)) + " in host name")
+		}
+	}
+	return unescapeURL(host, false)
+}
+
+func isUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// unescapeURL decodes %XX escapes; an invalid one is an error, as in
+// net/url ("invalid URL escape").
+func unescapeURL(s string, fragment bool) (string, error) {
+	n := strings.Count(s, "%")
+	if n == 0 {
+		return s, nil
+	}
+	b := make([]byte, 0, len(s)-2*n)
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b = append(b, s[i])
+			continue
+		}
+		if i+2 >= len(s) {
+			return "", errors.New("invalid URL escape " + strconv.Quote(s[i:]))
+		}
+		hi, ok1 := unhex(s[i+1])
+		lo, ok2 := unhex(s[i+2])
+		if !ok1 || !ok2 {
+			return "", errors.New("invalid URL escape " + strconv.Quote(s[i:i+3]))
+		}
+		b = append(b, hi<<4|lo)
+		i += 2
+	}
+	return string(b), nil
+}
+
+// pathByteOK reports the bytes url.PathEscape-style path encoding keeps.
+func pathByteOK(c byte) bool {
+	return isUnreserved(c) || strings.IndexByte("$&+,/:;=@!'()*", c) >= 0
+}
+
+// escapeURLPath is net/url's escaping of a path (encodePath).
+func escapeURLPath(p string) string {
 	const hex = "0123456789ABCDEF"
 	var b []byte
 	for i := 0; i < len(p); i++ {
 		c := p[i]
-		if c > ' ' && c < 0x7f && c != '"' && c != '<' && c != '>' && c != '\\' && c != '^' && c != '`' && c != '{' && c != '|' && c != '}' {
+		if pathByteOK(c) {
 			if b != nil {
 				b = append(b, c)
 			}
@@ -363,4 +556,18 @@ func escapePath(p string) string {
 		return p
 	}
 	return string(b)
+}
+
+// validEncodedPath is net/url's validEncoded(s, encodePath).
+func validEncodedPath(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case strings.IndexByte("!$&'()*+,;=:@[]", c) >= 0:
+		case c == '%':
+		case !pathByteOK(c):
+			return false
+		}
+	}
+	return true
 }

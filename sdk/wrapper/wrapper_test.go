@@ -4,6 +4,7 @@ package wrapper
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -399,7 +400,7 @@ func TestClusterNames(t *testing.T) {
 		host string
 	}{
 		{K8sCluster{ServiceName: "foo", Namespace: "bar", Port: 8080, Version: "1.0"}, "outbound|8080|1.0|foo.bar.svc.cluster.local", "foo.bar.svc.cluster.local"},
-		{K8sCluster{ServiceName: "foo", Port: 80}, "outbound|80||foo.default.svc.cluster.local", "foo.default.svc.cluster.local"},
+		{K8sCluster{ServiceName: "foo", Port: 80}, "outbound|80||foo.default.svc.cluster.local", "foo..svc.cluster.local"}, // as Higress
 		{NacosCluster{ServiceName: "foo", Group: "DEFAULT_GROUP", NamespaceID: "xxxx", Port: 8080, Version: "1.0"}, "outbound|8080|1.0|foo.DEFAULT-GROUP.xxxx.nacos", "foo"},
 		{NacosCluster{ServiceName: "foo", NamespaceID: "ns", Port: 80, IsExtRegistry: true, Host: "h"}, "outbound|80||foo.DEFAULT-GROUP.ns.nacos-ext", "h"},
 		{StaticIpCluster{ServiceName: "svc", Port: 80}, "outbound|80||svc.static", "svc"},
@@ -435,25 +436,46 @@ func TestCanonicalHeaderKey(t *testing.T) {
 	}
 }
 
-func TestParseURL(t *testing.T) {
-	cases := map[string]string{
-		"/api/auth":                    "/api/auth",
-		"api/auth?x=1#frag":            "/api/auth?x=1",
-		"http://auth.local:8080/p?q=1": "/p?q=1",
-		"/a b":                         "/a%20b",
-		"https://h":                    "/",
+// TestParseURLAsNetURL: the callouts split URLs exactly as net/url does,
+// because Higress's SDK builds :path from url.Parse.
+func TestParseURLAsNetURL(t *testing.T) {
+	inputs := []string{
+		"/api/auth", "api/auth?x=1#frag", "http://auth.local:8080/p?q=1", "/a b", "https://h",
+		"/p a/b%2Fc?q=1 2", "/p%20a/b%2Fc", "/%zz", "/a%2", "//host/x", "///x", "http:opaque?q",
+		"a:b/c", "1a:b", ":x", "/x?", "/x??", "/x#a%20b", "/x#%zz", "HTTP://Up.Example/Path",
+		"http://user:pw@h:80/p", "http://h:port/p", "http://[::1]:8080/p", "http://[::1/p", "*",
+		"/é/ü?ä=1", "/a;b=c/d", "/~user/$x/(y)", "http://h/a%2fb", "", "?only=query", "http://h?q",
+		"http://bad host/p", "/a\\b", "/{x}|y",
 	}
-	for in, want := range cases {
-		u, err := parseURL(in)
-		if err != nil || u.pathWithQuery() != want {
-			t.Errorf("parseURL(%q) = %q, %v; want %q", in, u.pathWithQuery(), err, want)
+	for _, in := range inputs {
+		want, wantErr := url.Parse(in)
+		got, err := parseURL(in)
+		if (err != nil) != (wantErr != nil) {
+			t.Errorf("parseURL(%q): err %v, net/url %v", in, err, wantErr)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		httpPath := "/" + strings.TrimPrefix(want.Path, "/")
+		if want.RawQuery != "" {
+			httpPath += "?" + want.RawQuery
+		}
+		routePath := "/" + strings.TrimPrefix(want.EscapedPath(), "/")
+		if want.RawQuery != "" {
+			routePath += "?" + want.RawQuery
+		}
+		if want.Fragment != "" {
+			routePath += "#" + want.Fragment
+		}
+		if got.host != want.Host || got.httpCallPath() != httpPath || got.routeCallPath() != routePath {
+			t.Errorf("parseURL(%q) = host %q, http %q, route %q; net/url gives %q, %q, %q",
+				in, got.host, got.httpCallPath(), got.routeCallPath(), want.Host, httpPath, routePath)
 		}
 	}
-	if u, _ := parseURL("http://user@auth.local:8080/p"); u.host != "auth.local:8080" {
-		t.Errorf("host = %q", u.host)
-	}
-	if _, err := parseURL("/a\nb"); err == nil {
-		t.Error("control character accepted")
+	// The case users hit: HttpClient sends the unescaped path.
+	if u, _ := parseURL("/p a/b%2Fc?q=1 2"); u.httpCallPath() != "/p a/b/c?q=1 2" {
+		t.Errorf("http call path %q", u.httpCallPath())
 	}
 }
 
