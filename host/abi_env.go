@@ -1029,6 +1029,9 @@ func (v *vm) foreign(name string, args []byte) ([]byte, types.Status) {
 		v.actions = append(v.actions, action{kind: actInject, stream: t, dir: Response, data: body, eos: eos})
 		return nil, types.StatusOK
 	}
+	if f := v.p.cfg.ForeignFunctions[name]; f != nil {
+		return f(args), types.StatusOK
+	}
 	return nil, types.StatusNotFound
 }
 

@@ -60,6 +60,10 @@ type PluginConfig struct {
 	// Properties answers property reads that no stream answers: xds.*,
 	// node, and anything valid in the root context.
 	Properties Properties
+	// ForeignFunctions answers proxy_call_foreign_function for names the
+	// engine does not implement itself (see ForeignFunctions); the map is
+	// read at each call.
+	ForeignFunctions map[string]func([]byte) []byte
 	// HTTP and Redis carry out callouts; nil means every cluster is unknown.
 	HTTP  HTTPCaller
 	Redis RedisCaller

@@ -189,7 +189,8 @@ type Stream struct {
 	keepRouteCache    bool
 	overrideHost      string
 	resumeNow         bool
-	bypass            bool // fail-open, or after the fail-closed reply
+	lastResult        uint32 // what the plugin's last stream callback returned
+	bypass            bool   // fail-open, or after the fail-closed reply
 	failReplied       bool
 	failed            bool
 }
@@ -227,6 +228,17 @@ func (s *Stream) clearRouteCache() {
 	if f := s.opts.ClearRouteCache; f != nil {
 		f()
 	}
+}
+
+// LastCallbackResult returns the value the plugin's last header, body or
+// trailer callback on this stream returned (a types.Action), before the
+// engine interpreted it; 0 before any callback.
+func (s *Stream) LastCallbackResult() uint32 {
+	if s.v != nil {
+		s.v.lock()
+		defer s.v.unlock()
+	}
+	return s.lastResult
 }
 
 // RouteCacheCleared reports whether the plugin modified the request headers
@@ -626,6 +638,7 @@ func (s *Stream) invoke(dir Direction, kind cbKind, f api.Function, n int) (uint
 		v.discardActions()
 		return 0, s.failResult(dir), true
 	}
+	s.lastResult = uint32(raw)
 	var reply *LocalReply
 	resume := false
 	for _, a := range v.dispatchActions(s) {

@@ -610,6 +610,38 @@ func (v *vm) setTick(period time.Duration) {
 	})
 }
 
+// TickPeriod returns the tick period the plugin set (the first VM's; 0:
+// none).
+func (p *Plugin) TickPeriod() time.Duration {
+	p.mu.Lock()
+	vms := append([]*vm(nil), p.vms...)
+	p.mu.Unlock()
+	for _, v := range vms {
+		v.lock()
+		d := v.tickPeriod
+		v.unlock()
+		return d
+	}
+	return 0
+}
+
+// TickNow runs proxy_on_tick on every VM that set a tick period, now, and
+// returns when they ran: for embedders that drive time themselves (a
+// Clock whose timers they fire by hand).
+func (p *Plugin) TickNow() {
+	p.mu.Lock()
+	vms := append([]*vm(nil), p.vms...)
+	p.mu.Unlock()
+	for _, v := range vms {
+		v.lock()
+		if v.tickPeriod > 0 {
+			v.runTick(v.tickGen)
+			v.dispatchActions(nil)
+		}
+		v.unlock()
+	}
+}
+
 func (v *vm) runTick(gen uint64) {
 	if gen != v.tickGen || v.closed || v.failed.Load() {
 		return
