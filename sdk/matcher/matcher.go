@@ -15,8 +15,8 @@
 // none matches, the global configuration applies, or the plugin is skipped
 // when there is none. The names and semantics are those of the Higress
 // wasm-go SDK's matcher package, with configurations passed as raw JSON
-// bytes, and with one deliberate difference: domain matching ignores letter
-// case (see RuleMatcher.Match).
+// bytes; domain matching is case-sensitive, as in Higress (see
+// RuleMatcher.Match).
 package matcher
 
 import (
@@ -487,9 +487,8 @@ func (m RuleMatcher[C]) Rules() int { return len(m.ruleConfig) }
 //   - Host rules: the port is removed from host (an IPv6 literal keeps its
 //     brackets: "[::1]:80" becomes "[::1]"), then "*" matches any host,
 //     "*suffix" a host ending in suffix, "prefix*" a host starting with
-//     prefix, and anything else the host exactly. Unlike Higress, where the
-//     comparison is case-sensitive, hosts and patterns are compared
-//     case-insensitively (ASCII letters), because DNS names are.
+//     prefix, and anything else the host exactly. As in Higress the
+//     comparison is case-sensitive: "foo.com" does not match "FOO.com".
 //   - Route rules: routeName is one of the listed routes.
 //   - Service rules: clusterName has the form
 //     "outbound|<port>|<subset>|<fqdn>"; an entry "fqdn:port" matches fqdn and

@@ -42,6 +42,7 @@ type CommonHttpCtx[C any] struct {
 
 	scheme, host, path, method string
 	xRequestID                 string
+	xRequestIDRead             bool
 
 	userContext   map[string]interface{}
 	userAttribute map[string]interface{}
@@ -300,7 +301,18 @@ func (ctx *CommonHttpCtx[C]) OnHttpStreamDone() {
 	}
 }
 
-func (ctx *CommonHttpCtx[C]) requestID() string { return ctx.xRequestID }
+// requestID is the x-request-id of the stream for log lines: the header,
+// else (as Higress's logger, which reads the property for every line) the
+// x_request_id property, read once.
+func (ctx *CommonHttpCtx[C]) requestID() string {
+	if ctx.xRequestID == "" && !ctx.xRequestIDRead {
+		ctx.xRequestIDRead = true
+		if b, err := proxywasm.GetProperty([]string{"x_request_id"}); err == nil {
+			ctx.xRequestID = string(b)
+		}
+	}
+	return ctx.xRequestID
+}
 
 // GetMatchConfig returns the config that applies to this request (nil when
 // the plugin is off for it).
@@ -414,8 +426,14 @@ func (ctx *CommonHttpCtx[C]) WriteUserAttributeToTrace() error {
 
 func (ctx *CommonHttpCtx[C]) DontReadRequestBody()  { ctx.needRequestBody = false }
 func (ctx *CommonHttpCtx[C]) DontReadResponseBody() { ctx.needResponseBody = false }
-func (ctx *CommonHttpCtx[C]) BufferRequestBody()    { ctx.streamingRequestBody = false }
-func (ctx *CommonHttpCtx[C]) BufferResponseBody()   { ctx.streamingResponseBody = false }
+
+// DonotReadRequestBody is DontReadRequestBody.
+func (ctx *CommonHttpCtx[C]) DonotReadRequestBody() { ctx.DontReadRequestBody() }
+
+// DonotReadResponseBody is DontReadResponseBody.
+func (ctx *CommonHttpCtx[C]) DonotReadResponseBody() { ctx.DontReadResponseBody() }
+func (ctx *CommonHttpCtx[C]) BufferRequestBody()     { ctx.streamingRequestBody = false }
+func (ctx *CommonHttpCtx[C]) BufferResponseBody()    { ctx.streamingResponseBody = false }
 func (ctx *CommonHttpCtx[C]) NeedPauseStreamingResponse() {
 	ctx.pauseStreamingResponse = true
 }

@@ -24,7 +24,7 @@ type RedisResponseCallback = any
 type RedisClient interface {
 	// Init connects the cluster; call it in the config parser. A failed init
 	// is logged and retried on the next command.
-	Init(username, password string, timeout int64, opts ...optionFunc) error
+	Init(username, password string, timeout int64, opts ...RedisOption) error
 	Ready() bool
 	Command(cmds []interface{}, callback RedisResponseCallback) error
 	Eval(script string, numkeys int, keys, args []interface{}, callback RedisResponseCallback) error
@@ -105,27 +105,29 @@ type redisOption struct {
 	maxBufferSizeBeforeFlush int
 }
 
-type optionFunc func(*redisOption)
+// RedisOption is an option of RedisClient.Init (Higress calls the type
+// optionFunc and does not export it).
+type RedisOption func(*redisOption)
 
 // WithDataBase selects the Redis database.
-func WithDataBase(dataBase int) optionFunc {
+func WithDataBase(dataBase int) RedisOption {
 	return func(o *redisOption) { o.dataBase = dataBase }
 }
 
 // WithBufferFlushTimeout sets how long the host may hold commands before
 // flushing (default 3 ms). Pass a time.Duration; the parameter is generic so
 // that the SDK does not link package time into every plugin.
-func WithBufferFlushTimeout[D ~int64](timeout D) optionFunc {
+func WithBufferFlushTimeout[D ~int64](timeout D) RedisOption {
 	return func(o *redisOption) { o.bufferFlushTimeoutNanos = int64(timeout) }
 }
 
 // WithMaxBufferSizeBeforeFlush sets how many bytes the host may hold before flushing (default 1024).
-func WithMaxBufferSizeBeforeFlush(size int) optionFunc {
+func WithMaxBufferSizeBeforeFlush(size int) RedisOption {
 	return func(o *redisOption) { o.maxBufferSizeBeforeFlush = size }
 }
 
 // WithDisableBuffer makes the host send every command at once.
-func WithDisableBuffer() optionFunc {
+func WithDisableBuffer() RedisOption {
 	return func(o *redisOption) {
 		o.bufferFlushTimeoutNanos = 0
 		o.maxBufferSizeBeforeFlush = 0
@@ -151,7 +153,7 @@ func NewRedisClusterClient[C Cluster](cluster C) *RedisClusterClient[C] {
 var errRedisNotReady = errors.New("redis client is not ready, please call Init() first")
 
 // Init connects the cluster with the given credentials and timeout (ms).
-func (c *RedisClusterClient[C]) Init(username, password string, timeout int64, opts ...optionFunc) error {
+func (c *RedisClusterClient[C]) Init(username, password string, timeout int64, opts ...RedisOption) error {
 	c.option = redisOption{bufferFlushTimeoutNanos: 3e6, maxBufferSizeBeforeFlush: 1024}
 	for _, o := range opts {
 		o(&c.option)

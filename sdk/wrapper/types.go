@@ -73,6 +73,10 @@ type HttpContext interface {
 	// DontReadRequestBody and DontReadResponseBody skip the body handlers.
 	DontReadRequestBody()
 	DontReadResponseBody()
+	// DonotReadRequestBody and DonotReadResponseBody are the names earlier
+	// Higress releases gave them.
+	DonotReadRequestBody()
+	DonotReadResponseBody()
 	// BufferRequestBody and BufferResponseBody switch a plugin with streaming
 	// body handlers to its buffered handlers for this request.
 	BufferRequestBody()
