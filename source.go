@@ -1,6 +1,7 @@
-// Package wasmgate holds what the wasmgate binary gives new plugin folders
+// Package wasmgate holds what the wasmgate binary gives plugin folders
 // besides the SDK: the sources of the test harness (plugintest and the host
-// engine it runs plugins on), with this module's go.mod and go.sum.
+// engine it runs plugins on), with this module's go.mod and go.sum, and the
+// compatibility modules that answer Higress's import paths.
 //
 // The project's packages are documented in docs/architecture.md.
 package wasmgate
@@ -14,3 +15,11 @@ import "embed"
 //
 //go:embed go.mod go.sum plugintest host internal/attributes internal/redisbridge internal/wasmbin
 var HarnessSource embed.FS
+
+// CompatSource holds the compatibility modules: packages under Higress's
+// import paths (compat/wasm-go is github.com/higress-group/wasm-go, …) that
+// forward to the SDK. Their go.mod files are written when they are
+// installed (scaffold.InstallCompat).
+//
+//go:embed compat
+var CompatSource embed.FS

@@ -31,6 +31,9 @@ module never runs main().
 
 --abi 0_2_1 builds for upstream Envoy and Istio (tag proxywasm_abi_0_2_1) and
 fails if the module imports a function only Higress's Envoy provides.
+A plugin written for Higress's SDK (github.com/higress-group/wasm-go,
+proxy-wasm-go-sdk, alibaba/higress/plugins/wasm-go) builds as it is,
+against wasmgate's compatibility modules (see wasmgate compat).
 --optimize runs wasm-opt (Debian package binaryen) when it is installed.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -46,6 +49,12 @@ fails if the module imports a function only Higress's Envoy provides.
 			if config != "" {
 				opts.Configuration = []byte(config)
 			}
+			env, cleanup, err := compatEnv(opts.Dir, nil)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			opts.Env = env
 			res, err := pluginbuild.Build(cmd.Context(), opts)
 			if err != nil {
 				return err

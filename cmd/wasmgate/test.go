@@ -17,7 +17,9 @@ on ./... unless packages are given after --:
   wasmgate test ./my-plugin -- -run TestMock -v
 
 The tests run natively; tests written with plugintest build the plugin into
-a module themselves and run it on the host engine.`,
+a module themselves and run it on the host engine. Tests written with
+Higress's framework (github.com/higress-group/wasm-go/pkg/test) run as they
+are, in Go mode and in Wasm mode (on the host engine).`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := pluginbuild.TestOptions{Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()}
@@ -33,6 +35,12 @@ a module themselves and run it on the host engine.`,
 			default:
 				return cobra.MaximumNArgs(1)(cmd, before)
 			}
+			env, cleanup, err := compatEnv(o.Dir, nil)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			o.Env = env
 			return pluginbuild.Test(cmd.Context(), o)
 		},
 	}
