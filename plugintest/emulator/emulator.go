@@ -575,8 +575,8 @@ func (heldTimer) Stop() bool { return true }
 type logHandler struct{ e *Emulator }
 
 func (h *logHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h *logHandler) WithAttrs([]slog.Attr) slog.Handler        { return h }
-func (h *logHandler) WithGroup(string) slog.Handler             { return h }
+func (h *logHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *logHandler) WithGroup(string) slog.Handler            { return h }
 func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 	l := types.LogLevelCritical
 	switch {
