@@ -21,6 +21,31 @@ type goFile struct {
 	file  *ast.File
 	edits []textEdit
 	notes []Note
+	// needBodyJSON: a rewrite refers to the SDK's bodyjson package.
+	needBodyJSON bool
+}
+
+// addBodyJSONImport adds the import of the SDK's bodyjson package after the
+// wrapper's.
+func (g *goFile) addBodyJSONImport() {
+	if !g.needBodyJSON {
+		return
+	}
+	for _, s := range g.file.Imports {
+		if s.Name != nil && s.Name.Name == "bodyjson" {
+			return
+		}
+		if p, _ := strconv.Unquote(s.Path.Value); p == sdk+"/bodyjson" {
+			return
+		}
+	}
+	for _, s := range g.file.Imports {
+		p, _ := strconv.Unquote(s.Path.Value)
+		if strings.HasSuffix(p, "/pkg/wrapper") || p == sdk+"/wrapper" {
+			g.edits = append(g.edits, textEdit{g.off(s.End()), g.off(s.End()), "\n\t" + strconv.Quote(sdk+"/bodyjson")})
+			return
+		}
+	}
 }
 
 // textEdit replaces src[start:end] with text.
@@ -98,6 +123,16 @@ func (g *goFile) rewriteImports(pkgNames map[string]bool) {
 		case importMap[p] != "":
 			g.replace(s.Path.Pos(), s.Path.End(), strconv.Quote(importMap[p]))
 			g.note(s.Pos(), Changed, "import %s → %s", p, importMap[p])
+		case aliasedImports[p].path != "":
+			a := aliasedImports[p]
+			if s.Name == nil {
+				g.replace(s.Path.Pos(), s.Path.End(), a.name+" "+strconv.Quote(a.path))
+			} else {
+				g.replace(s.Path.Pos(), s.Path.End(), strconv.Quote(a.path))
+			}
+			g.note(s.Pos(), Changed, "import %s → %s (the same names)", p, a.path)
+		case keptImports[p] != "":
+			g.note(s.Pos(), Info, "kept import %s: %s", p, keptImports[p])
 		case p == re2Path:
 			if g.rewriteRE2(s, pkgNames) {
 				drop = append(drop, s)
@@ -363,11 +398,11 @@ func (g *goFile) fixHeaderPause(pi *packageInfo) {
 			for _, c := range calls {
 				after = after || c < sel.Pos()
 			}
+			// Without a callout pending (after a local reply, say) the
+			// pause is harmless and stays.
 			if after {
 				g.replace(sel.Sel.Pos(), sel.Sel.End(), "HeaderStopAllIterationAndWatermark")
 				g.note(sel.Pos(), Changed, "%s: ActionPause after an HTTP/Redis call in the header phase → HeaderStopAllIterationAndWatermark (under ABI 0.2.100 ActionPause does not hold the request until the callback)", name)
-			} else {
-				g.note(sel.Pos(), Manual, "%s returns ActionPause in the header phase without an HTTP/Redis call before it in the same function: under ABI 0.2.100 this is StopIteration and the body keeps flowing; if it waits for a callout, return types.HeaderStopAllIterationAndWatermark", name)
 			}
 		}
 	}
@@ -451,7 +486,9 @@ func (g *goFile) findManual() {
 		}
 		switch sel.Sel.Name {
 		case "GetValueFromBody":
-			g.note(sel.Pos(), Manual, "wrapper.GetValueFromBody is not provided (it returns a gjson type): loop over the paths with gjson.GetBytes(body, path) and keep the first result that Exists()")
+			g.replace(sel.X.Pos(), sel.X.End(), "bodyjson")
+			g.needBodyJSON = true
+			g.note(sel.Pos(), Changed, "wrapper.GetValueFromBody → bodyjson.GetValueFromBody (%s/bodyjson, which keeps gjson out of plugins that do not use it)", sdk)
 		case "ParseConfigFunc", "ParseConfigWithContextFunc", "ParseRawConfigFunc", "ParseRuleConfigFunc", "ParseRawRuleConfigFunc", "ParseRawRuleConfigWithContextFunc":
 			g.note(sel.Pos(), Manual, "the named type wrapper.%s is not declared in wasmgate's SDK: write the function type out", sel.Sel.Name)
 		}

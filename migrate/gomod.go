@@ -27,8 +27,12 @@ func rewriteGoMod(path string, data []byte, s *scaffold.SDK, sum []byte, imports
 	note := func(line int, kind NoteKind, format string, args ...any) {
 		notes = append(notes, Note{File: path, Line: line, Kind: kind, Message: fmt.Sprintf(format, args...)})
 	}
-	for _, r := range f.Require {
+	for _, r := range append([]*modfile.Require(nil), f.Require...) {
 		p := r.Mod.Path
+		if droppedModules[p] && keepsModule(imports, p) {
+			note(r.Syntax.Start.Line, Info, "kept the requirement %s: imports that stay need it (wasmgate build and test use the compatibility modules; wasmgate compat for plain go)", p)
+			continue
+		}
 		if droppedModules[p] || droppedIndirect[p] && r.Indirect {
 			line := r.Syntax.Start.Line
 			if err := f.DropRequire(p); err != nil {
@@ -37,8 +41,8 @@ func rewriteGoMod(path string, data []byte, s *scaffold.SDK, sum []byte, imports
 			note(line, Changed, "dropped the requirement %s %s", p, r.Mod.Version)
 		}
 	}
-	for _, r := range f.Replace {
-		if droppedModules[r.Old.Path] {
+	for _, r := range append([]*modfile.Replace(nil), f.Replace...) {
+		if droppedModules[r.Old.Path] && !keepsModule(imports, r.Old.Path) {
 			line := r.Syntax.Start.Line
 			if err := f.DropReplace(r.Old.Path, r.Old.Version); err != nil {
 				return nil, nil, nil, err
@@ -77,6 +81,11 @@ func rewriteGoMod(path string, data []byte, s *scaffold.SDK, sum []byte, imports
 					return nil, nil, nil, err
 				}
 				note(0, Changed, "required %s %s (imported, not required)", p, v)
+			case !ok:
+				// The SDK's own dependencies (gjson's match and pretty): the
+				// go commands want them listed before they build.
+				f.AddNewRequire(p, v, true)
+				note(0, Changed, "required %s %s (a dependency of the SDK)", p, v)
 			}
 			for _, line := range s.Sums[p] {
 				if !strings.Contains(string(sum), line) {
@@ -110,6 +119,17 @@ func rewriteGoMod(path string, data []byte, s *scaffold.SDK, sum []byte, imports
 		return nil, nil, nil, err
 	}
 	return out, []byte(addSum.String()), notes, nil
+}
+
+// keepsModule reports whether an import that the migration keeps (see
+// keptImports) is in module mod.
+func keepsModule(imports map[string]bool, mod string) bool {
+	for p := range imports {
+		if keptImports[p] != "" && (p == mod || strings.HasPrefix(p, mod+"/")) {
+			return true
+		}
+	}
+	return false
 }
 
 // importsModule reports whether an import path is in module mod.

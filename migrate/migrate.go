@@ -39,6 +39,8 @@ const (
 	Changed NoteKind = "changed"
 	// Manual notes describe something the migration could not do.
 	Manual NoteKind = "manual"
+	// Info notes describe something kept as it is, on purpose.
+	Info NoteKind = "info"
 )
 
 // Note is one finding, at a file and a line of the file as it was before
@@ -113,6 +115,9 @@ func Dir(dir string, opts Options) (*Result, error) {
 		if err != nil {
 			return err
 		}
+		if !buildsForPlugin(d.Name(), src) {
+			return nil // excluded by build constraints: left alone
+		}
 		g, err := parseGoFile(filepath.ToSlash(rel), src)
 		if err != nil {
 			return err
@@ -134,6 +139,7 @@ func Dir(dir string, opts Options) (*Result, error) {
 			g.moveMainToInit()
 			g.fixHeaderPause(pi)
 			g.findManual()
+			g.addBodyJSONImport()
 			out, err := g.apply()
 			if err != nil {
 				return nil, fmt.Errorf("migrate: %w", err)
@@ -155,6 +161,12 @@ func Dir(dir string, opts Options) (*Result, error) {
 	}
 	if err := res.goMod(opts, imports); err != nil {
 		return nil, err
+	}
+	if deps, err := scaffold.HigressDependencies(dir); err == nil {
+		for _, d := range deps {
+			res.Notes = append(res.Notes, Note{File: "go.mod", Kind: Info, Message: "the dependency " + d +
+				" imports Higress's SDK, which no rewrite here reaches: wasmgate build and test build it against wasmgate's compatibility modules (wasmgate compat writes them into go.mod for plain go)"})
+		}
 	}
 	sort.SliceStable(res.Files, func(i, j int) bool { return res.Files[i].Path < res.Files[j].Path })
 	return res, nil
@@ -182,8 +194,8 @@ func (res *Result) goMod(opts Options, imports map[string]bool) error {
 	res.Notes = append(res.Notes, notes...)
 	if string(out) != string(data) {
 		res.Files = append(res.Files, File{Path: "go.mod", Old: data, New: out})
-		res.Notes = append(res.Notes, Note{File: "go.mod", Kind: Manual,
-			Message: "requirements that only the removed SDKs needed may remain: run go mod tidy when the network is available"})
+		res.Notes = append(res.Notes, Note{File: "go.mod", Kind: Info,
+			Message: "go.mod lists what the build needs; requirements only the removed SDKs needed may remain until go mod tidy (wasmgate migrate --write runs it when the module proxy is reachable)"})
 	}
 	if len(addSum) > 0 {
 		newSum := append(append([]byte(nil), sum...), addSum...)
@@ -202,6 +214,17 @@ func (res *Result) Diff() string {
 		b.WriteString(unifiedDiff(f.Path, f.Old, f.New))
 	}
 	return b.String()
+}
+
+// Kept returns the notes of what was kept on purpose.
+func (res *Result) Kept() []Note {
+	var out []Note
+	for _, n := range res.Notes {
+		if n.Kind == Info {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Manual returns the notes of work left to do.

@@ -13,7 +13,21 @@ var importMap = map[string]string{
 	"github.com/higress-group/wasm-go/pkg/wrapper":           sdk + "/wrapper",
 	"github.com/higress-group/wasm-go/pkg/log":               sdk + "/log",
 	"github.com/higress-group/wasm-go/pkg/matcher":           sdk + "/matcher",
+	"github.com/higress-group/wasm-go/pkg/tokenusage":        sdk + "/tokenusage",
 	"github.com/tidwall/resp":                                sdk + "/resp",
+}
+
+// aliasedImports are rewritten to an SDK package of another name: the
+// import gets the old name so that the code stays as it is.
+var aliasedImports = map[string]struct{ path, name string }{
+	"github.com/higress-group/wasm-go/pkg/iface": {sdk + "/wrapper", "iface"},
+}
+
+// keptImports have no counterpart under the SDK's paths but are served by
+// wasmgate's compatibility modules: the import stays, and so does the
+// module's requirement.
+var keptImports = map[string]string{
+	"github.com/higress-group/wasm-go/pkg/test": "Higress's test framework runs on wasmgate through the compatibility modules (wasmgate test wires them; for plain go test run wasmgate compat)",
 }
 
 // proxyWasmGoSDKs are the module paths of proxy-wasm-go-sdk: upstream
@@ -28,6 +42,7 @@ func init() {
 	for _, m := range proxyWasmGoSDKs {
 		importMap[m+"/proxywasm"] = sdk + "/proxywasm"
 		importMap[m+"/proxywasm/types"] = sdk + "/proxywasm/types"
+		importMap[m+"/proxywasm/proxytest"] = sdk + "/proxytest"
 	}
 }
 
@@ -38,29 +53,22 @@ const (
 )
 
 // unsupported explains packages of the Higress and proxy-wasm Go SDKs
-// that wasmgate's SDK does not provide.
+// that neither wasmgate's SDK nor its compatibility modules provide. Only
+// the SDKs' own packages are considered (pkg/... of the Higress modules,
+// proxywasm/... of proxy-wasm-go-sdk): a plugin's packages under
+// github.com/alibaba/higress/plugins/wasm-go/extensions/... are its own.
 func unsupported(path string) (string, bool) {
 	for _, root := range []string{higressOld, higressNew} {
-		if !strings.HasPrefix(path, root+"/") {
+		if !strings.HasPrefix(path, root+"/pkg/") {
 			continue
 		}
-		switch sub := strings.TrimPrefix(path, root+"/"); {
-		case strings.HasPrefix(sub, "pkg/mcp"):
-			return "the MCP server framework (pkg/mcp) has no counterpart in wasmgate's SDK", true
-		case sub == "pkg/tokenusage":
-			return "pkg/tokenusage has no counterpart in wasmgate's SDK: read the usage fields of the response body with gjson", true
-		case sub == "pkg/test":
-			return "pkg/test (the emulator) has no counterpart: write the tests with plugintest, which runs the built module on the host engine", true
-		case sub == "pkg/iface":
-			return "pkg/iface has no counterpart: use wrapper.HttpContext and wrapper.PluginContext", true
+		if strings.HasPrefix(strings.TrimPrefix(path, root+"/"), "pkg/mcp") {
+			return "the MCP server framework (pkg/mcp) has no counterpart in wasmgate's SDK or its compatibility modules", true
 		}
 		return "no counterpart in wasmgate's SDK", true
 	}
 	for _, root := range proxyWasmGoSDKs {
-		if path == root || strings.HasPrefix(path, root+"/") {
-			if strings.Contains(path, "/proxytest") {
-				return "proxytest (the emulator) has no counterpart: write the tests with plugintest, which runs the built module on the host engine", true
-			}
+		if path == root+"/proxywasm" || strings.HasPrefix(path, root+"/proxywasm/") {
 			return "no counterpart in wasmgate's SDK", true
 		}
 	}

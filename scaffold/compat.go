@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 
 	"github.com/wasmgate/wasmgate"
@@ -318,6 +319,9 @@ func UsesHigress(dir string) (bool, error) {
 			return true, nil
 		}
 	}
+	if deps, err := HigressDependencies(dir); err == nil && len(deps) > 0 {
+		return true, nil
+	}
 	found := false
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || found {
@@ -444,4 +448,69 @@ func GoFlagsWithModfile(env []string, modFile string) []string {
 	}
 	flags = append(flags, "-modfile="+modFile, "-mod=mod")
 	return append(out, "GOFLAGS="+strings.Join(flags, " "))
+}
+
+// HigressDependencies returns the modules the module in dir requires whose
+// own go.mod requires one of Higress's modules (a library written against
+// Higress's SDK). Their go.mod files are read from replace directories and
+// the module cache; a module found in neither is skipped.
+func HigressDependencies(dir string) ([]string, error) {
+	path := filepath.Join(dir, "go.mod")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := modfile.ParseLax(path, b, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	replaced := map[string]string{}
+	for _, r := range f.Replace {
+		if r.New.Version == "" {
+			p := r.New.Path
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(dir, p)
+			}
+			replaced[r.Old.Path] = filepath.Join(p, "go.mod")
+		}
+	}
+	modCache := os.Getenv("GOMODCACHE")
+	if modCache == "" {
+		if gp := os.Getenv("GOPATH"); gp != "" {
+			modCache = filepath.Join(filepath.SplitList(gp)[0], "pkg", "mod")
+		} else if home, err := os.UserHomeDir(); err == nil {
+			modCache = filepath.Join(home, "go", "pkg", "mod")
+		}
+	}
+	var out []string
+	for _, r := range f.Require {
+		p := r.Mod.Path
+		if IsCompatPath(p) || p == SDKModule || p == HarnessModule {
+			continue
+		}
+		modFile := replaced[p]
+		if modFile == "" && modCache != "" {
+			ep, err1 := module.EscapePath(p)
+			ev, err2 := module.EscapeVersion(r.Mod.Version)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			modFile = filepath.Join(modCache, "cache", "download", filepath.FromSlash(ep), "@v", ev+".mod")
+		}
+		db, err := os.ReadFile(modFile)
+		if err != nil {
+			continue
+		}
+		df, err := modfile.ParseLax(modFile, db, nil)
+		if err != nil {
+			continue
+		}
+		for _, dr := range df.Require {
+			if IsCompatPath(dr.Mod.Path) {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out, nil
 }

@@ -33,7 +33,9 @@ module never runs main().
 fails if the module imports a function only Higress's Envoy provides.
 A plugin written for Higress's SDK (github.com/higress-group/wasm-go,
 proxy-wasm-go-sdk, alibaba/higress/plugins/wasm-go) builds as it is,
-against wasmgate's compatibility modules (see wasmgate compat).
+against wasmgate's compatibility modules (see wasmgate compat); a TinyGo-era
+plugin that registers itself in main() builds with the registration moved
+to init() for the build (wasmgate migrate --write changes the source).
 --optimize runs wasm-opt (Debian package binaryen) when it is installed.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -49,7 +51,7 @@ against wasmgate's compatibility modules (see wasmgate compat).
 			if config != "" {
 				opts.Configuration = []byte(config)
 			}
-			env, cleanup, err := compatEnv(opts.Dir, nil)
+			env, notes, cleanup, err := pluginEnv(opts.Dir, nil)
 			if err != nil {
 				return err
 			}
@@ -59,6 +61,7 @@ against wasmgate's compatibility modules (see wasmgate compat).
 			if err != nil {
 				return err
 			}
+			res.Notes = append(notes, res.Notes...)
 			return printBuild(cmd.OutOrStdout(), res)
 		},
 	}

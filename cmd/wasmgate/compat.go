@@ -6,42 +6,94 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wasmgate/wasmgate/migrate"
 	"github.com/wasmgate/wasmgate/scaffold"
 )
 
-// compatEnv returns the environment that builds the plugin in dir against
-// the compatibility modules when it uses Higress's module paths (env
-// unchanged otherwise), and a cleanup.
-func compatEnv(dir string, env []string) ([]string, func(), error) {
+// pluginEnv returns the environment that builds the plugin in dir as a
+// Higress user expects, with nothing changed on disk: against the
+// compatibility modules when it uses Higress's module paths (a temporary
+// go.mod, go -modfile), and with a registration in main() moved to init()
+// (go -overlay; a c-shared module never runs main). It returns notes about
+// what it did and a cleanup.
+func pluginEnv(dir string, env []string) ([]string, []string, func(), error) {
 	if dir == "" {
 		dir = "."
 	}
 	if env == nil {
 		env = os.Environ()
 	}
-	uses, err := scaffold.UsesHigress(dir)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return env, func() {}, nil // no go.mod: go build reports it
+	var notes []string
+	var cleanups []func()
+	cleanup := func() {
+		for _, c := range cleanups {
+			c()
 		}
-		return nil, nil, err
 	}
-	if !uses {
-		return env, func() {}, nil
+	uses, err := scaffold.UsesHigress(dir)
+	if err != nil && !os.IsNotExist(err) {
+		return nil, nil, nil, err
 	}
-	c, err := scaffold.InstallCompat("")
+	if uses {
+		c, err := scaffold.InstallCompat("")
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		modFile, done, err := c.Overlay(dir)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("compatibility modules for %s: %w", dir, err)
+		}
+		cleanups = append(cleanups, done)
+		env = scaffold.GoFlagsWithModfile(env, modFile)
+	}
+	fixes, err := migrate.RegistrationFixes(dir)
 	if err != nil {
-		return nil, nil, err
+		cleanup()
+		return nil, nil, nil, err
 	}
-	modFile, cleanup, err := c.Overlay(dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("compatibility modules for %s: %w", dir, err)
+	if len(fixes) > 0 {
+		overlay, done, err := migrate.WriteOverlay(fixes)
+		if err != nil {
+			cleanup()
+			return nil, nil, nil, err
+		}
+		cleanups = append(cleanups, done)
+		env = addGoFlag(env, "-overlay="+overlay)
+		for _, p := range sortedPaths(fixes) {
+			notes = append(notes, filepath.Base(p)+" registers the plugin in main(), which a Go 1.24 c-shared module never runs: built with the registration moved to init() (wasmgate migrate --write makes the change in the source)")
+		}
 	}
-	return scaffold.GoFlagsWithModfile(env, modFile), cleanup, nil
+	return env, notes, cleanup, nil
+}
+
+// addGoFlag appends a flag to GOFLAGS in env.
+func addGoFlag(env []string, flag string) []string {
+	out := make([]string, 0, len(env)+1)
+	flags := flag
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "GOFLAGS="); ok {
+			if v = strings.TrimSpace(v); v != "" {
+				flags = v + " " + flag
+			}
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, "GOFLAGS="+flags)
+}
+
+func sortedPaths(m map[string][]byte) []string {
+	out := make([]string, 0, len(m))
+	for p := range m {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func init() {

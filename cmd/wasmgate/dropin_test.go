@@ -19,9 +19,7 @@ func TestHigressDropIn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds wasmgate and plugins")
 	}
-	if authBin == "" {
-		authBin = authBuildWasmgate(t)
-	}
+	authBin = authBuildWasmgate(t)
 	cache := filepath.Join(t.TempDir(), "xdg")
 	env := []string{"XDG_CACHE_HOME=" + cache}
 
@@ -137,5 +135,56 @@ func replaceInFile(t *testing.T, path, old, new string) {
 	}
 	if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSeedPluginsAsWritten: plugins written the way the seed documents
+// write them, Higress import paths included (Go 1.24 wasm-go and the
+// TinyGo-era alibaba/higress wrapper with registration in main()), build
+// with wasmgate build as they are, and again after wasmgate migrate --write.
+func TestSeedPluginsAsWritten(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds wasmgate and plugins")
+	}
+	authBin = authBuildWasmgate(t)
+	env := []string{"XDG_CACHE_HOME=" + filepath.Join(t.TempDir(), "xdg")}
+	seeds, err := filepath.Glob(filepath.Join("testdata", "seeds", "*"))
+	if err != nil || len(seeds) != 4 {
+		t.Fatalf("seeds: %v %v", seeds, err)
+	}
+	for _, seed := range seeds {
+		name := filepath.Base(seed)
+		t.Run(name, func(t *testing.T) {
+			work := t.TempDir()
+			asIs := filepath.Join(work, "as-is")
+			authCopyTree(t, seed, asIs)
+			src, _ := os.ReadFile(filepath.Join(asIs, "main.go"))
+			out := authMustRun(t, asIs, env, "build")
+			if !strings.Contains(out, "ABI      0_2_100") {
+				t.Errorf("build as written:\n%s", out)
+			}
+			tinyGoEra := strings.Contains(string(src), "func main() {\n\twrapper.SetCtx")
+			if moved := strings.Contains(out, "registers the plugin in main()"); moved != tinyGoEra {
+				t.Errorf("main() registration note %v, want %v:\n%s", moved, tinyGoEra, out)
+			}
+			if after, _ := os.ReadFile(filepath.Join(asIs, "main.go")); string(after) != string(src) {
+				t.Error("build changed main.go")
+			}
+
+			migrated := filepath.Join(work, "migrated")
+			authCopyTree(t, seed, migrated)
+			_, errOut, err := authRun(t, work, env, "migrate", "--write", "migrated")
+			if err != nil || strings.Contains(errOut, "left to do by hand") {
+				t.Fatalf("migrate --write: %v\n%s", err, errOut)
+			}
+			b, _ := os.ReadFile(filepath.Join(migrated, "main.go"))
+			if strings.Contains(string(b), `"github.com/higress-group/`) || strings.Contains(string(b), `"github.com/alibaba/higress/`) || !strings.Contains(string(b), "github.com/wasmgate/wasmgate/sdk/wrapper") {
+				t.Errorf("migrated main.go:\n%s", b)
+			}
+			out = authMustRun(t, migrated, env, "build")
+			if !strings.Contains(out, "ABI      0_2_100") || strings.Contains(out, "registers the plugin in main()") {
+				t.Errorf("build after migrate:\n%s", out)
+			}
+		})
 	}
 }

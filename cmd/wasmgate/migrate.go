@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -31,13 +32,21 @@ func init() {
     HTTP or Redis call returns types.HeaderStopAllIterationAndWatermark
   - github.com/wasilibs/go-re2 becomes the standard library's regexp;
     nottinygc imports are removed
-  - go.mod drops the Higress, proxy-wasm-go-sdk and TinyGo requirements,
-    requires the SDK (replaced by the copy in this binary, as wasmgate init
-    does; --sdk to use another) and says go 1.24
+  - pkg/tokenusage, pkg/iface and proxytest point at the SDK's tokenusage,
+    wrapper and proxytest; wrapper.GetValueFromBody becomes
+    bodyjson.GetValueFromBody; pkg/test stays (wasmgate's compatibility
+    modules run Higress's test framework)
+  - go.mod drops the Higress, proxy-wasm-go-sdk and TinyGo requirements
+    that nothing kept needs, requires the SDK and its dependencies (replaced
+    by the copy in this binary, as wasmgate init does; --sdk to use
+    another) and says go 1.24; with --write, go mod tidy runs when the
+    module proxy is reachable
 
-What it cannot do (packages the SDK lacks, such as pkg/mcp and tokenusage,
-wrapper.GetValueFromBody, TinyGo //export directives, ActionPause it
-cannot prove is waiting for a callout) is listed on standard error.`,
+Only the SDKs' own packages are rewritten: the plugin's packages and files
+excluded by build constraints are left alone. Dependencies that import
+Higress's SDK are listed (wasmgate build and test build them against the
+compatibility modules). What it cannot do (pkg/mcp, TinyGo //export
+directives) is listed on standard error.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var opts migrate.Options
@@ -70,6 +79,22 @@ cannot prove is waiting for a callout) is listed on standard error.`,
 			if len(res.Files) == 0 {
 				fmt.Fprintln(errOut, "nothing to change")
 			}
+			if kept := res.Kept(); len(kept) > 0 {
+				fmt.Fprintf(errOut, "kept (%d):\n", len(kept))
+				for _, n := range kept {
+					fmt.Fprintf(errOut, "  %s\n", n)
+				}
+			}
+			if write && changedGoMod(res) {
+				// Through the module proxy when it is reachable: go.mod builds
+				// without it, tidy only drops what nothing needs any more.
+				if err := goIn(cmd, args[0], nil, "mod", "tidy"); err != nil {
+					fmt.Fprintf(errOut, "go mod tidy did not run (is the module proxy reachable?): go.mod already lists what wasmgate build needs; run go mod tidy later to drop requirements nothing uses\n  %s\n",
+						strings.ReplaceAll(err.Error(), "\n", "\n  "))
+				} else {
+					fmt.Fprintln(out, "ran go mod tidy")
+				}
+			}
 			if manual := res.Manual(); len(manual) > 0 {
 				fmt.Fprintf(errOut, "left to do by hand (%d):\n", len(manual))
 				for _, n := range manual {
@@ -88,4 +113,13 @@ cannot prove is waiting for a callout) is listed on standard error.`,
 	f.StringVar(&cacheDir, "sdk-cache", "", "where to write the SDK copy (default $XDG_CACHE_HOME/wasmgate/sdk)")
 	f.BoolVar(&noSDK, "no-replace", false, "only require the SDK; add no replace directive")
 	rootCmd.AddCommand(cmd)
+}
+
+func changedGoMod(res *migrate.Result) bool {
+	for _, f := range res.Files {
+		if f.Path == "go.mod" {
+			return true
+		}
+	}
+	return false
 }

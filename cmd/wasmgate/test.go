@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/wasmgate/wasmgate/pluginbuild"
@@ -35,11 +37,14 @@ are, in Go mode and in Wasm mode (on the host engine).`,
 			default:
 				return cobra.MaximumNArgs(1)(cmd, before)
 			}
-			env, cleanup, err := compatEnv(o.Dir, nil)
+			env, notes, cleanup, err := pluginEnv(o.Dir, nil)
 			if err != nil {
 				return err
 			}
 			defer cleanup()
+			for _, n := range notes {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: %s\n", n)
+			}
 			o.Env = env
 			return pluginbuild.Test(cmd.Context(), o)
 		},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/wasmgate/wasmgate/sdk/bodyjson"
 	"github.com/wasmgate/wasmgate/sdk/wrapper"
 )
 
@@ -104,12 +105,7 @@ type TokenUsage struct {
 // firstValue returns the value at the first of paths that exists in body,
 // or nil.
 func firstValue(body []byte, paths ...string) *gjson.Result {
-	for _, p := range paths {
-		if r := gjson.GetBytes(body, p); r.Exists() {
-			return &r
-		}
-	}
-	return nil
+	return bodyjson.GetValueFromBody(body, paths)
 }
 
 // GetTokenUsage reads the usage of a response body: a JSON document or an

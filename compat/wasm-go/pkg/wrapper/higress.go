@@ -10,6 +10,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/wasmgate/wasmgate/sdk/bodyjson"
 	sdklog "github.com/wasmgate/wasmgate/sdk/log"
 	"github.com/wasmgate/wasmgate/sdk/resp"
 	sdkwrapper "github.com/wasmgate/wasmgate/sdk/wrapper"
@@ -68,12 +69,7 @@ func ParseOverrideConfigBy[C any](global func(json gjson.Result, config *C, log 
 // GetValueFromBody returns the value at the first of paths that exists in
 // the JSON document data, or nil.
 func GetValueFromBody(data []byte, paths []string) *gjson.Result {
-	for _, p := range paths {
-		if r := gjson.GetBytes(data, p); r.Exists() {
-			return &r
-		}
-	}
-	return nil
+	return bodyjson.GetValueFromBody(data, paths)
 }
 
 // ResponseCallback receives the response of an HTTP call.
