@@ -86,11 +86,11 @@ var envFunctions = []hostFunction{
 	{"proxy_get_buffer_status", params(3), hGetBufferStatus},
 	// Callouts.
 	{"proxy_http_call", params(10), hHTTPCall},
-	{"proxy_grpc_call", params(12), hUnimplemented},
-	{"proxy_grpc_stream", params(9), hUnimplemented},
-	{"proxy_grpc_send", params(4), hUnimplemented},
-	{"proxy_grpc_cancel", params(1), hUnimplemented},
-	{"proxy_grpc_close", params(1), hUnimplemented},
+	{"proxy_grpc_call", params(12), hGRPCCall},
+	{"proxy_grpc_stream", params(9), hGRPCStream},
+	{"proxy_grpc_send", params(4), hGRPCSend},
+	{"proxy_grpc_cancel", params(1), hGRPCCancel},
+	{"proxy_grpc_close", params(1), hGRPCClose},
 	// Metrics, contexts, foreign functions.
 	{"proxy_define_metric", params(4), hDefineMetric},
 	{"proxy_increment_metric", []api.ValueType{i32, i64}, hIncrementMetric},
@@ -466,6 +466,9 @@ func (v *vm) headerMap(mt uint32, write bool) (*HeaderMap, *Stream, types.Status
 			return v.callResp.Headers, nil, types.StatusOK
 		}
 		return v.callResp.Trailers, nil, types.StatusOK
+	case types.MapTypeGrpcReceiveInitialMetadata, types.MapTypeGrpcReceiveTrailingMetadata:
+		h, st := v.grpcMap(types.MapType(mt))
+		return h, nil, st
 	case types.MapTypeHttpRequestHeaders, types.MapTypeHttpRequestTrailers,
 		types.MapTypeHttpResponseHeaders, types.MapTypeHttpResponseTrailers:
 	default:
@@ -681,8 +684,11 @@ func (v *vm) buffer(bt uint32) ([]byte, *dirState, types.Status) {
 			return d.buf, d, types.StatusOK
 		}
 		return nil, nil, types.StatusOK // no body here: Ok with nothing, as in Envoy
-	case types.BufferTypeDownstreamData, types.BufferTypeUpstreamData, types.BufferTypeGrpcReceiveBuffer:
+	case types.BufferTypeDownstreamData, types.BufferTypeUpstreamData:
 		return nil, nil, types.StatusNotFound
+	case types.BufferTypeGrpcReceiveBuffer:
+		b, st := v.grpcBuffer()
+		return b, nil, st
 	case types.BufferTypeHttpCallResponseBody:
 		if v.cb == cbHTTPResponse && v.callResp != nil {
 			return v.callResp.Body, nil, types.StatusOK

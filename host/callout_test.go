@@ -70,7 +70,7 @@ func TestHTTPCallArgumentErrors(t *testing.T) {
 	s.RequestHeaders(reqHeaders(), true)
 	s.Done()
 	lines := strings.Join(rec.wasmLines(), "\n")
-	for _, w := range []string{"http_call st=2 token=0\nhttp_call st=2 token=0", "raw proxy_http_call st=2", "grpc_call st=12", "set_effective 77 st=2"} {
+	for _, w := range []string{"http_call st=2 token=0\nhttp_call st=2 token=0", "raw proxy_http_call st=2", "grpc_call st=2 token=0", "set_effective 77 st=2"} {
 		if !strings.Contains(lines, w) {
 			t.Fatalf("missing %q:\n%s", w, lines)
 		}

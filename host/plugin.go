@@ -67,6 +67,8 @@ type PluginConfig struct {
 	// HTTP and Redis carry out callouts; nil means every cluster is unknown.
 	HTTP  HTTPCaller
 	Redis RedisCaller
+	// GRPC carries out gRPC callouts; nil means every cluster is unknown.
+	GRPC GRPCCaller
 	// BufferLimit is the body buffer limit per direction (default 1 MiB);
 	// exceeding it answers 413 (request) or 500 (response).
 	BufferLimit int

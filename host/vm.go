@@ -39,6 +39,7 @@ const (
 	cbRedisResponse
 	cbQueueReady
 	cbForeign
+	cbGRPC // a proxy_on_grpc_* callback
 )
 
 // exports holds the plugin callbacks a module exports (nil when absent).
@@ -80,6 +81,7 @@ type vm struct {
 	streams   map[uint32]*Stream
 	nextToken uint32
 	calls     map[uint32]*pendingCall
+	grpc      grpcState
 	status    struct {
 		code uint32
 		msg  string
@@ -567,6 +569,7 @@ func (v *vm) closeNow() {
 		}
 	}
 	v.calls = map[uint32]*pendingCall{}
+	v.closeGRPC()
 	v.e.unwatch(v)
 	_ = v.mod.Close(context.Background())
 	v.cancel()

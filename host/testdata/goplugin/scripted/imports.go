@@ -86,7 +86,19 @@ func proxy_get_buffer_status(b, lenPtr, flagsPtr uint32) uint32
 func proxy_http_call(uPtr, uSize, hPtr, hSize, bPtr, bSize, tPtr, tSize, timeout, retToken uint32) uint32
 
 //go:wasmimport env proxy_grpc_call
-func proxy_grpc_call(a, b, c, d, e, f, g, h, i, j, k, l uint32) uint32
+func proxy_grpc_call(svcPtr, svcSize, namePtr, nameSize, methodPtr, methodSize, mdPtr, mdSize, msgPtr, msgSize, timeout, retToken uint32) uint32
+
+//go:wasmimport env proxy_grpc_stream
+func proxy_grpc_stream(svcPtr, svcSize, namePtr, nameSize, methodPtr, methodSize, mdPtr, mdSize, retToken uint32) uint32
+
+//go:wasmimport env proxy_grpc_send
+func proxy_grpc_send(token, msgPtr, msgSize, eos uint32) uint32
+
+//go:wasmimport env proxy_grpc_cancel
+func proxy_grpc_cancel(token uint32) uint32
+
+//go:wasmimport env proxy_grpc_close
+func proxy_grpc_close(token uint32) uint32
 
 //go:wasmimport env proxy_define_metric
 func proxy_define_metric(t, nPtr, nSize, retID uint32) uint32

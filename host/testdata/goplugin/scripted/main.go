@@ -62,6 +62,10 @@ type Op struct {
 	Pass    string      `json:"pass"`
 	EOS     *bool       `json:"eos"`
 	Times   int         `json:"times"`
+	Service string      `json:"service"`
+	Method  string      `json:"method"`
+	Token   uint32      `json:"token"`
+	End     bool        `json:"end"`
 }
 
 type Script map[string][]Op
@@ -77,6 +81,7 @@ var (
 	argSize     uint32
 	argEOS      bool
 	callerOfCur uint32
+	lastGrpc    uint32
 )
 
 func ptr(b []byte) uint32 {
@@ -276,6 +281,52 @@ func onRedisCallResponse(ctx, token, status, size uint32) {
 	run("redis_call_response", 0)
 }
 
+func grpcToken(op Op) uint32 {
+	if op.Token != 0 {
+		return op.Token
+	}
+	return lastGrpc
+}
+
+func grpcMetadata(mt uint32) string {
+	var p, n uint32
+	st := proxy_get_header_map_pairs(mt, u32p(&p), u32p(&n))
+	return fmt.Sprintf("st=%d %s", st, decodePairs(bytesAt(p, n)))
+}
+
+//go:wasmexport proxy_on_grpc_receive_initial_metadata
+func onGrpcInitialMetadata(ctx, token, n uint32) {
+	enter("grpc_initial", ctx, token, n)
+	logf("grpc_initial token=%d n=%d %s", token, n, grpcMetadata(4))
+	run("grpc_initial", 0)
+}
+
+//go:wasmexport proxy_on_grpc_receive
+func onGrpcReceive(ctx, token, size uint32) {
+	enter("grpc_receive", ctx, token, 0)
+	var p, n uint32
+	st := proxy_get_buffer_bytes(5, 0, size, u32p(&p), u32p(&n))
+	logf("grpc_receive token=%d size=%d st=%d data=%s", token, size, st, printable(bytesAt(p, n)))
+	argSize = size
+	run("grpc_receive", 0)
+}
+
+//go:wasmexport proxy_on_grpc_receive_trailing_metadata
+func onGrpcTrailingMetadata(ctx, token, n uint32) {
+	enter("grpc_trailing", ctx, token, n)
+	logf("grpc_trailing token=%d n=%d %s", token, n, grpcMetadata(5))
+	run("grpc_trailing", 0)
+}
+
+//go:wasmexport proxy_on_grpc_close
+func onGrpcClose(ctx, token, status uint32) {
+	enter("grpc_close", ctx, token, status)
+	var code, p, n uint32
+	st := proxy_get_status(u32p(&code), u32p(&p), u32p(&n))
+	logf("grpc_close token=%d status=%d get_status=%d code=%d msg=%s", token, status, st, code, bytesAt(p, n))
+	run("grpc_close", 0)
+}
+
 //go:wasmexport proxy_on_foreign_function
 func onForeignFunction(ctx, id, size uint32) {
 	enter("foreign_function", ctx, id, size)
@@ -415,9 +466,41 @@ func exec(hook string, op Op) (int64, bool) {
 			callers[tok] = curCtx
 		}
 		logf("http_call st=%d token=%d", st, tok)
-	case "grpc_call":
-		var tok uint32
-		logf("grpc_call st=%d", proxy_grpc_call(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1000, u32p(&tok)))
+	case "grpc_call", "grpc_stream":
+		svc := []byte(op.Cluster)
+		if op.Hex != "" {
+			svc = opData(op)
+		}
+		keep = append(keep, svc)
+		np, nn := sptr(op.Service)
+		mp, mn := sptr(op.Method)
+		h := encodePairs(op.Pairs)
+		if len(op.Pairs) == 0 {
+			h = nil
+		}
+		keep = append(keep, h)
+		var tok, st uint32
+		if op.Op == "grpc_call" {
+			dp, dn := sptr(op.Data)
+			st = proxy_grpc_call(ptr(svc), uint32(len(svc)), np, nn, mp, mn, ptr(h), uint32(len(h)), dp, dn, op.Timeout, u32p(&tok))
+		} else {
+			st = proxy_grpc_stream(ptr(svc), uint32(len(svc)), np, nn, mp, mn, ptr(h), uint32(len(h)), u32p(&tok))
+		}
+		if st == 0 {
+			lastGrpc = tok
+		}
+		logf("%s st=%d token=%d", op.Op, st, tok)
+	case "grpc_send":
+		dp, dn := sptr(op.Data)
+		eos := uint32(0)
+		if op.End {
+			eos = 1
+		}
+		logf("grpc_send st=%d", proxy_grpc_send(grpcToken(op), dp, dn, eos))
+	case "grpc_close":
+		logf("grpc_close st=%d", proxy_grpc_close(grpcToken(op)))
+	case "grpc_cancel":
+		logf("grpc_cancel st=%d", proxy_grpc_cancel(grpcToken(op)))
 	case "redis_init":
 		cp, cn := sptr(op.Cluster)
 		up, un := sptr(op.User)
