@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/wasmgate/wasmgate/host"
+	"github.com/wasmgate/wasmgate/internal/grpccallout"
 	"github.com/wasmgate/wasmgate/internal/redisbridge"
 )
 
@@ -31,6 +32,7 @@ func (gw *Server) HTTPCall(req *host.CalloutRequest, done func(*host.CalloutResp
 type clusterView struct {
 	gw   *Server
 	snap atomic.Pointer[snapshot]
+	grpc grpccallout.Conns // gRPC callout connections
 }
 
 func (c *clusterView) cluster(name string) *upstream {

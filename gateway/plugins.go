@@ -172,6 +172,7 @@ func (l *pluginLoader) start(pc config.Plugin, wasm []byte) (*pluginRuntime, err
 		PoolSize:        l.gw.opts.PoolSize,
 		LogLevel:        &level,
 		HTTP:            view,
+		GRPC:            view,
 		Redis:           l.gw.redis.View(view.redisDial),
 		Properties:      host.PropertyFunc(l.gw.rootProperty),
 		StartTimeout:    pc.StartTimeout,

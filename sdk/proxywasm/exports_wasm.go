@@ -119,6 +119,30 @@ func proxyOnHttpCallResponse(pluginContextID, token uint32, numHeaders, bodySize
 	vmstate.OnHttpCallResponse(pluginContextID, token, numHeaders, bodySize, numTrailers)
 }
 
+//go:wasmexport proxy_on_grpc_receive_initial_metadata
+func proxyOnGrpcReceiveInitialMetadata(pluginContextID, token uint32, numElements int32) {
+	enter()
+	vmstate.OnGrpcReceiveInitialMetadata(pluginContextID, token, numElements)
+}
+
+//go:wasmexport proxy_on_grpc_receive
+func proxyOnGrpcReceive(pluginContextID, token uint32, messageSize int32) {
+	enter()
+	vmstate.OnGrpcReceive(pluginContextID, token, messageSize)
+}
+
+//go:wasmexport proxy_on_grpc_receive_trailing_metadata
+func proxyOnGrpcReceiveTrailingMetadata(pluginContextID, token uint32, numElements int32) {
+	enter()
+	vmstate.OnGrpcReceiveTrailingMetadata(pluginContextID, token, numElements)
+}
+
+//go:wasmexport proxy_on_grpc_close
+func proxyOnGrpcClose(pluginContextID, token uint32, status uint32) {
+	enter()
+	vmstate.OnGrpcClose(pluginContextID, token, status)
+}
+
 //go:wasmexport proxy_on_queue_ready
 func proxyOnQueueReady(pluginContextID, queueID uint32) {
 	enter()

@@ -15,6 +15,21 @@ type pluginState struct {
 	ctx            types.PluginContext
 	httpCallbacks  map[uint32]httpCallout
 	redisCallbacks map[uint32]redisCallout
+	grpcCallbacks  map[uint32]grpcCallout
+}
+
+// GrpcStreamHandler is the callbacks of a gRPC stream (any may be nil).
+type GrpcStreamHandler struct {
+	OnInitialMetadata  func(numElements int)
+	OnMessage          func(messageSize int)
+	OnTrailingMetadata func(numElements int)
+	OnClose            func(status uint32)
+}
+
+type grpcCallout struct {
+	call   func(status uint32, responseSize int) // unary calls
+	stream GrpcStreamHandler
+	caller uint32
 }
 
 type httpCallout struct {
@@ -137,7 +152,7 @@ func OnContextCreate(contextID, parentID uint32) {
 		if ctx == nil {
 			return
 		}
-		st.plugins[contextID] = &pluginState{ctx: ctx, httpCallbacks: map[uint32]httpCallout{}, redisCallbacks: map[uint32]redisCallout{}}
+		st.plugins[contextID] = &pluginState{ctx: ctx, httpCallbacks: map[uint32]httpCallout{}, redisCallbacks: map[uint32]redisCallout{}, grpcCallbacks: map[uint32]grpcCallout{}}
 		return
 	}
 	p := st.plugins[parentID]
@@ -353,4 +368,99 @@ func abiLog(level types.LogLevel, msg string) {
 		return
 	}
 	abi.ProxyLog(uint32(level), ptr(b), uint32(len(b)))
+}
+
+// RegisterGrpcCall records the callback of a unary gRPC call made from the
+// active context.
+func RegisterGrpcCall(token uint32, cb func(status uint32, responseSize int)) {
+	root, _ := RootContextID(st.activeContext)
+	if p := st.plugins[root]; p != nil {
+		p.grpcCallbacks[token] = grpcCallout{call: cb, caller: st.activeContext}
+	}
+}
+
+// RegisterGrpcStream records the handler of a gRPC stream opened from the
+// active context.
+func RegisterGrpcStream(token uint32, h GrpcStreamHandler) {
+	root, _ := RootContextID(st.activeContext)
+	if p := st.plugins[root]; p != nil {
+		p.grpcCallbacks[token] = grpcCallout{stream: h, caller: st.activeContext}
+	}
+}
+
+// ForgetGrpc drops the callbacks of a cancelled gRPC call or stream.
+func ForgetGrpc(token uint32) {
+	root, _ := RootContextID(st.activeContext)
+	if p := st.plugins[root]; p != nil {
+		delete(p.grpcCallbacks, token)
+	}
+}
+
+// grpcTarget returns the callout of token and makes its caller the active
+// context; ok is false when the callout is unknown or its caller is gone.
+func grpcTarget(pluginContextID, token uint32, last bool) (grpcCallout, bool) {
+	p := st.plugins[pluginContextID]
+	if p == nil {
+		return grpcCallout{}, false
+	}
+	c, ok := p.grpcCallbacks[token]
+	if !ok {
+		return c, false
+	}
+	if last {
+		delete(p.grpcCallbacks, token)
+	}
+	if _, alive := RootContextID(c.caller); !alive {
+		return c, false
+	}
+	st.activeContext = c.caller
+	abi.ProxySetEffectiveContext(c.caller)
+	return c, true
+}
+
+// OnGrpcReceiveInitialMetadata dispatches proxy_on_grpc_receive_initial_metadata.
+func OnGrpcReceiveInitialMetadata(pluginContextID, token uint32, numElements int32) {
+	if c, ok := grpcTarget(pluginContextID, token, false); ok && c.stream.OnInitialMetadata != nil {
+		c.stream.OnInitialMetadata(int(numElements))
+	}
+}
+
+// OnGrpcReceive dispatches proxy_on_grpc_receive: a unary call's response
+// or one stream message.
+func OnGrpcReceive(pluginContextID, token uint32, size int32) {
+	p := st.plugins[pluginContextID]
+	if p == nil {
+		return
+	}
+	unary := p.grpcCallbacks[token].call != nil
+	c, ok := grpcTarget(pluginContextID, token, unary)
+	if !ok {
+		return
+	}
+	if unary {
+		c.call(0, int(size))
+	} else if c.stream.OnMessage != nil {
+		c.stream.OnMessage(int(size))
+	}
+}
+
+// OnGrpcReceiveTrailingMetadata dispatches proxy_on_grpc_receive_trailing_metadata.
+func OnGrpcReceiveTrailingMetadata(pluginContextID, token uint32, numElements int32) {
+	if c, ok := grpcTarget(pluginContextID, token, false); ok && c.stream.OnTrailingMetadata != nil {
+		c.stream.OnTrailingMetadata(int(numElements))
+	}
+}
+
+// OnGrpcClose dispatches proxy_on_grpc_close: a failed unary call or the
+// end of a stream.
+func OnGrpcClose(pluginContextID, token uint32, status uint32) {
+	c, ok := grpcTarget(pluginContextID, token, true)
+	if !ok {
+		return
+	}
+	if c.call != nil {
+		c.call(status, 0)
+	} else if c.stream.OnClose != nil {
+		c.stream.OnClose(status)
+	}
 }
