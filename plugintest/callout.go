@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/wasmgate/wasmgate/host"
+	"github.com/wasmgate/wasmgate/internal/grpccallout"
 	"github.com/wasmgate/wasmgate/internal/redisbridge"
 	"github.com/wasmgate/wasmgate/sdk/resp"
 )
@@ -176,7 +177,9 @@ type callouts struct {
 	httpReal      map[string]*url.URL
 	redisScripted map[string]RedisHandler
 	redisReal     map[string]string
+	grpcReal      map[string]string
 
+	grpc      grpccallout.Conns
 	transport *http.Transport
 	bridge    *redisbridge.Caller
 
@@ -197,6 +200,7 @@ func newCallouts(s *settings, clock *manualClock) *callouts {
 		httpReal:      s.httpReal,
 		redisScripted: s.redisScripted,
 		redisReal:     s.redisReal,
+		grpcReal:      s.grpcReal,
 		unanswered:    map[int]string{},
 	}
 	if len(c.httpReal) > 0 {
@@ -218,6 +222,7 @@ func newCallouts(s *settings, clock *manualClock) *callouts {
 }
 
 func (c *callouts) close() {
+	c.grpc.Close()
 	if c.transport != nil {
 		c.transport.CloseIdleConnections()
 	}

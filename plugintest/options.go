@@ -54,6 +54,7 @@ type settings struct {
 	httpReal      map[string]*url.URL
 	redisScripted map[string]RedisHandler
 	redisReal     map[string]string
+	grpcReal      map[string]string
 }
 
 func defaults() *settings {
@@ -69,6 +70,7 @@ func defaults() *settings {
 		httpReal:      map[string]*url.URL{},
 		redisScripted: map[string]RedisHandler{},
 		redisReal:     map[string]string{},
+		grpcReal:      map[string]string{},
 	}
 }
 

@@ -136,6 +136,7 @@ func start(t testing.TB, dir, file string, opts []Option) (*Plugin, error) {
 		Logger:          logger,
 		HTTP:            p.callouts,
 		Redis:           p.callouts,
+		GRPC:            p.callouts,
 		BufferLimit:     s.bufferLimit,
 		ReloadBackoff:   s.reloadBackoff,
 	}

@@ -112,6 +112,19 @@ func (g *Conns) acquire(key connKey) (*grpcConn, error) {
 	return c, nil
 }
 
+// Close closes every cached connection; their RPCs end.
+func (g *Conns) Close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for k, c := range g.conns {
+		if c.idle != nil {
+			c.idle.Stop()
+		}
+		_ = c.cc.Close()
+		delete(g.conns, k)
+	}
+}
+
 func (g *Conns) release(key connKey, c *grpcConn) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
