@@ -408,3 +408,34 @@ func TestGRPCStreamFlowControl(t *testing.T) {
 		t.Fatal("receiver still blocked after the call went")
 	}
 }
+
+func TestGRPCOpenCallsBounded(t *testing.T) {
+	e := testEngine(t)
+	g := newFakeGRPC("b")
+	g.arrived = make(chan *fakeGRPCStream, MaxGRPCCallsPerVM+1)
+	p, rec := scripted(t, e, false, fmt.Sprintf(`{"request_headers":[
+		{"op":"grpc_stream","cluster":"b","service":"s","method":"m","times":%d},
+		{"op":"grpc_cancel"},
+		{"op":"grpc_stream","cluster":"b","service":"s","method":"m"}]}`, MaxGRPCCallsPerVM+1), withGRPC(g))
+	runHeaders(t, p).Done()
+	var ok, refused int
+	for _, l := range rec.wasmLines() {
+		switch {
+		case strings.HasPrefix(l, "grpc_stream st=0"):
+			ok++
+		case strings.HasPrefix(l, "grpc_stream st=10"):
+			refused++
+		}
+	}
+	// 1024 open, one refused; a cancel frees a place for the last one.
+	if ok != MaxGRPCCallsPerVM+1 || refused != 1 {
+		t.Fatalf("%d opened, %d refused", ok, refused)
+	}
+	warned := false
+	for _, l := range rec.all() {
+		warned = warned || strings.Contains(l.Msg, "too many open calls")
+	}
+	if !warned {
+		t.Fatal("no warning for the refused call")
+	}
+}

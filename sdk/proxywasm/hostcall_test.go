@@ -203,3 +203,101 @@ func TestContextCreateBeforeRegistrationLogsHint(t *testing.T) {
 		t.Fatalf("logs = %v", h.Logs)
 	}
 }
+
+type grpcVM struct {
+	types.DefaultVMContext
+	events *[]string
+}
+
+func (v *grpcVM) NewPluginContext(uint32) types.PluginContext { return &grpcPlugin{events: v.events} }
+
+type grpcPlugin struct {
+	types.DefaultPluginContext
+	events *[]string
+}
+
+func (p *grpcPlugin) NewHttpContext(uint32) types.HttpContext { return &grpcHttp{events: p.events} }
+
+type grpcHttp struct {
+	types.DefaultHttpContext
+	events *[]string
+}
+
+func (r *grpcHttp) OnHttpRequestHeaders(int, bool) types.Action {
+	add := func(s string) { *r.events = append(*r.events, s) }
+	svc := GrpcService("grpc-c", "", nil)
+	if _, err := DispatchGrpcCall(svc, "s.S", "Unary", [][2]string{{"k", "v"}}, []byte("req"), 100, func(status uint32, size int) {
+		if status != 0 {
+			_, msg, _ := GetGrpcStatus()
+			add("call failed:" + msg)
+			return
+		}
+		b, _ := GetGrpcCallResponseBody(0, size)
+		add("call:" + string(b))
+	}); err != nil {
+		add("dispatch error")
+	}
+	id, err := OpenGrpcStream("grpc-c", "s.S", "Chat", nil, GrpcStreamHandler{
+		OnInitialMetadata: func(int) {
+			md, _ := GetGrpcStreamInitialMetadata()
+			add("initial:" + md[0][1])
+		},
+		OnMessage: func(size int) {
+			b, _ := GetGrpcStreamMessage(0, size)
+			add("message:" + string(b))
+		},
+		OnTrailingMetadata: func(int) {
+			md, _ := GetGrpcStreamTrailingMetadata()
+			add("trailing:" + md[0][1])
+		},
+		OnClose: func(status uint32) { add("close:" + string(rune('0'+status))) },
+	})
+	if err != nil {
+		add("open error")
+	}
+	_ = SendGrpcStreamMessage(id, []byte("m1"), true)
+	return types.HeaderStopAllIterationAndWatermark
+}
+
+func TestGrpcCalloutsDispatch(t *testing.T) {
+	h := newHost(t)
+	var events []string
+	SetVMContext(&grpcVM{events: &events})
+	h.Start("")
+	s := h.NewStream()
+	s.RequestHeaders(nil, true)
+	call, stream := h.GrpcCalls[0], h.GrpcCalls[1]
+	// The service is a serialized GrpcService: envoy_grpc{cluster_name: "grpc-c"}.
+	if call.Token != 5 || call.Service != "\x0a\x08\x0a\x06grpc-c" || call.Method != "Unary" || string(call.Message) != "req" ||
+		call.Metadata[0] != [2]string{"k", "v"} || stream.Token != 6 || string(stream.Sent[0]) != "m1" || !stream.HalfClosed {
+		t.Fatalf("calls = %+v", h.GrpcCalls)
+	}
+	h.GrpcInitialMetadata(6, [][2]string{{"x", "h"}})
+	h.GrpcReceive(6, []byte("a"))
+	h.GrpcReceive(5, []byte("resp"))
+	h.GrpcTrailingMetadata(6, [][2]string{{"grpc-status", "0"}})
+	h.GrpcRemoteClose(6, 0, "")
+	h.GrpcRemoteClose(6, 0, "") // forgotten after its close
+	h.GrpcReceive(5, []byte("again"))
+	want := []string{"initial:h", "message:a", "call:resp", "trailing:0", "close:0"}
+	if !reflect.DeepEqual(events, want) {
+		t.Fatalf("events = %v, want %v", events, want)
+	}
+	// A failure reports the status message; a cancelled call and a gone
+	// caller get no callback.
+	events = nil
+	s2 := h.NewStream()
+	s2.RequestHeaders(nil, true)
+	h.GrpcRemoteClose(9, 14, "unavailable")
+	if err := CancelGrpcStream(10); err != nil {
+		t.Fatal(err)
+	}
+	h.GrpcRemoteClose(10, 1, "cancelled")
+	s3 := h.NewStream()
+	s3.RequestHeaders(nil, true)
+	s3.Done()
+	h.GrpcReceive(13, []byte("late"))
+	if !reflect.DeepEqual(events, []string{"call failed:unavailable"}) || !h.GrpcCalls[3].Cancelled {
+		t.Fatalf("events = %v, calls = %+v", events, h.GrpcCalls)
+	}
+}

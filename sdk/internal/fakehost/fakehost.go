@@ -64,7 +64,12 @@ type Host struct {
 	RedisInits     []string
 	TickPeriod     uint32
 	ForeignCalls   []string
+	GrpcCalls      []GrpcCallout
 	UnknownCluster map[string]bool
+
+	nextGrpcCall, nextGrpcStream uint32
+	statusCode                   uint32
+	statusMsg                    string
 
 	configuring bool
 	nextID      uint32
