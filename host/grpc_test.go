@@ -439,3 +439,30 @@ func TestGRPCOpenCallsBounded(t *testing.T) {
 		t.Fatal("no warning for the refused call")
 	}
 }
+
+// TestGRPCRawWATModule drives the gRPC ABI from a hand-written module with
+// no SDK: the calls are opened in proxy_on_configure (root context) and
+// every callback reads its buffer, map or status.
+func TestGRPCRawWATModule(t *testing.T) {
+	e := testEngine(t)
+	g := newFakeGRPC("cluster")
+	_, rec := startPlugin(t, e, compileWat(t, e, "grpc"), PluginConfig{Name: "grpc-wat", GRPC: g})
+	call, stream := g.next(t), g.next(t)
+	if call.req.Service != "svc.S" || call.req.Method != "Unary" || !call.req.Unary || stream.req.Method != "Chat" {
+		t.Fatalf("%+v %+v", call.req, stream.req)
+	}
+	if sent, ended, _ := stream.state(); fmt.Sprint(sent) != "[hello]" || !ended {
+		t.Fatal(sent, ended)
+	}
+	stream.h.OnInitialMetadata(NewHeaderMap(":status", "200", "x", "meta"))
+	stream.h.OnMessage([]byte("hello back"))
+	call.h.OnMessage([]byte("pong"))
+	call.h.OnClose(GRPCStatusOK, "")
+	stream.h.OnTrailingMetadata(NewHeaderMap("grpc-status", "9"))
+	stream.h.OnClose(9, "precondition")
+	rec.waitFor(t, "closed")
+	got := strings.Join(rec.wasmLines(), "|")
+	if got != "stream |meta|stream |hello back|call |pong|stream |9|stream |precondition|closed" {
+		t.Fatal(got)
+	}
+}
