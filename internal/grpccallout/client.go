@@ -276,7 +276,8 @@ func (s *grpcCallout) next() (grpcSend, bool) {
 // peer answers, ending with exactly one OnClose.
 func (s *grpcCallout) run(cc *grpc.ClientConn, req *host.GRPCRequest) {
 	defer s.release()
-	defer s.cancel()
+	// The RPC is over: the sender stops and later sends are dropped.
+	defer s.fail(status.New(codes.Canceled, "rpc ended"))
 	cs, err := cc.NewStream(s.ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true},
 		"/"+req.Service+"/"+req.Method,
 		grpc.ForceCodecV2(RawCodec{}),
