@@ -1,103 +1,55 @@
 package gateway
 
 import (
-	"errors"
-	"io"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/wasmgate/wasmgate/config"
-	"github.com/wasmgate/wasmgate/internal/grpccallout"
 	"github.com/wasmgate/wasmgate/internal/testwasm"
+	"github.com/wasmgate/wasmgate/plugintest"
 )
 
-// echoGRPC is a real grpc-go server on loopback: /echo.Echo/Say answers
-// "re:<message>" ("fail" ⇒ PERMISSION_DENIED, "slow" ⇒ waits for the
-// deadline, "big" ⇒ a 5 MiB answer); /echo.Echo/Chat answers each message
-// with "<message>!", with a header and a trailer.
-type echoGRPC struct {
-	addr string
-
-	mu       sync.Mutex
-	md       []metadata.MD
-	deadline []bool
-	chatEnd  chan error // how each Chat ended, as its handler saw it
-}
-
-func startEchoGRPC(t *testing.T) *echoGRPC {
+// startEchoGRPC is a real grpc-go server on loopback: /echo.Echo/Say
+// answers "re:<message>" ("fail" ⇒ PERMISSION_DENIED, "slow" ⇒ no answer,
+// "big" ⇒ a 5 MiB answer); /echo.Echo/Chat answers each message with
+// "<message>!", after a header.
+func startEchoGRPC(t *testing.T) *plugintest.GRPCServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &echoGRPC{addr: ln.Addr().String(), chatEnd: make(chan error, 16)}
-	srv := grpc.NewServer(grpc.ForceServerCodecV2(grpccallout.RawCodec{}), grpc.UnknownServiceHandler(e.handle))
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(srv.Stop)
-	return e
-}
-
-func (e *echoGRPC) handle(_ any, ss grpc.ServerStream) error {
-	method, _ := grpc.MethodFromServerStream(ss)
-	md, _ := metadata.FromIncomingContext(ss.Context())
-	_, hasDeadline := ss.Context().Deadline()
-	e.mu.Lock()
-	e.md = append(e.md, md)
-	e.deadline = append(e.deadline, hasDeadline)
-	e.mu.Unlock()
-	switch method {
-	case "/echo.Echo/Say":
-		var m grpccallout.RawMessage
-		if err := ss.RecvMsg(&m); err != nil {
-			return err
-		}
-		switch string(m.B) {
+	srv := plugintest.NewGRPCServer(t)
+	srv.Handle("/echo.Echo/Say", func(c plugintest.GRPCCall) plugintest.GRPCReply {
+		switch string(c.Messages[0]) {
 		case "fail":
-			return status.Error(codes.PermissionDenied, "denied by test")
+			return plugintest.GRPCReply{Status: uint32(codes.PermissionDenied), Message: "denied by test"}
 		case "slow":
-			<-ss.Context().Done()
-			return ss.Context().Err()
+			return plugintest.GRPCReply{Hang: true}
 		case "big":
-			return ss.SendMsg(&grpccallout.RawMessage{B: make([]byte, 5<<20)})
+			return plugintest.GRPCReply{Messages: [][]byte{make([]byte, 5<<20)}}
 		}
-		return ss.SendMsg(&grpccallout.RawMessage{B: append([]byte("re:"), m.B...)})
-	case "/echo.Echo/Chat":
-		_ = ss.SetHeader(metadata.Pairs("x-stream-header", "h1"))
-		for {
-			var m grpccallout.RawMessage
-			err := ss.RecvMsg(&m)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				e.chatEnd <- err
-				return err
-			}
-			if err := ss.SendMsg(&grpccallout.RawMessage{B: append(m.B, '!')}); err != nil {
-				e.chatEnd <- err
-				return err
-			}
-		}
-		ss.SetTrailer(metadata.Pairs("x-t", "1"))
-		e.chatEnd <- nil
-		return nil
-	}
-	return status.Error(codes.Unimplemented, "unknown method "+method)
+		return plugintest.GRPCReply{Messages: [][]byte{append([]byte("re:"), c.Messages[0]...)}}
+	})
+	srv.HandleEach("/echo.Echo/Chat", func(m []byte) [][]byte { return [][]byte{append(m, '!')} }, [2]string{"x-stream-header", "h1"})
+	return srv
 }
 
-func (e *echoGRPC) lastMD() metadata.MD {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.md[len(e.md)-1]
+// nextEnd returns how the next RPC of method ended on srv.
+func nextEnd(t *testing.T, srv *plugintest.GRPCServer, method string) plugintest.GRPCEnd {
+	t.Helper()
+	for {
+		select {
+		case end := <-srv.Ended():
+			if end.Method == method {
+				return end
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no %s ended", method)
+		}
+	}
 }
 
 func grpcCluster(name, addr string) config.Cluster {
@@ -123,7 +75,7 @@ func TestGRPCCalloutsToRealServer(t *testing.T) {
 	closed.Close()
 	g := startGateway(t, staticConfig([]config.Plugin{
 		filePlugin("grpc-call", wasm, grpcPluginConfig("grpc-echo", "", 2000)),
-	}, grpcCluster("grpc-echo", srv.addr)))
+	}, grpcCluster("grpc-echo", srv.Addr)))
 
 	code, _, body := get(t, g.url+"/headers", "x-grpc-message", "hi")
 	if code != 200 {
@@ -136,15 +88,14 @@ func TestGRPCCalloutsToRealServer(t *testing.T) {
 	}
 	// The unary call: initial metadata from the plugin, :authority the
 	// cluster name (Envoy's default), the deadline sent as grpc-timeout.
-	srv.mu.Lock()
-	first, firstDeadline, chatDeadline := srv.md[0], srv.deadline[0], srv.deadline[1]
-	srv.mu.Unlock()
-	if first.Get("x-plugin")[0] != "grpc-call" || first.Get(":authority")[0] != "grpc-echo" ||
-		!strings.HasPrefix(first.Get("content-type")[0], "application/grpc") || !firstDeadline || chatDeadline {
-		t.Fatalf("server saw %v (deadline %v, stream deadline %v)", first, firstDeadline, chatDeadline)
+	calls := srv.Calls()
+	first := calls[0]
+	if first.Metadata.Get("x-plugin")[0] != "grpc-call" || first.Authority != "grpc-echo" ||
+		!strings.HasPrefix(first.Metadata.Get("content-type")[0], "application/grpc") || !first.Deadline || calls[1].Deadline {
+		t.Fatalf("server saw %+v", calls)
 	}
-	if err := <-srv.chatEnd; err != nil {
-		t.Fatalf("chat ended with %v", err)
+	if end := nextEnd(t, srv, "/echo.Echo/Chat"); end.Err != nil {
+		t.Fatalf("chat ended with %v", end.Err)
 	}
 
 	// A failed call: the plugin answers with the server's status and message.
@@ -163,23 +114,19 @@ func TestGRPCCalloutsToRealServer(t *testing.T) {
 	if h := echoHeaders(t, body); code != 200 || h["X-Grpc-Stream"] != "a!" || h["X-Grpc-Stream-End"] != "cancelled" {
 		t.Fatalf("status %d headers %v", code, h)
 	}
-	select {
-	case err := <-srv.chatEnd:
-		if status.Code(err) != codes.Canceled {
-			t.Fatalf("cancelled chat ended with %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the server never saw the cancel")
+	if end := nextEnd(t, srv, "/echo.Echo/Chat"); status.Code(end.Err) != codes.Canceled {
+		t.Fatalf("cancelled chat ended with %v", end.Err)
 	}
 
 	// A GrpcService target: its authority and initial metadata reach the server.
 	g2 := startGateway(t, staticConfig([]config.Plugin{
 		filePlugin("grpc-call", wasm, grpcPluginConfig("grpc-echo", "echo.example", 300)),
-	}, grpcCluster("grpc-echo", srv.addr)))
+	}, grpcCluster("grpc-echo", srv.Addr)))
 	code, _, body = get(t, g2.url+"/headers", "x-grpc-message", "hi")
-	md := srv.lastMD()
-	if code != 200 || md.Get(":authority")[0] != "echo.example" || md.Get("x-configured")[0] != "yes" {
-		t.Fatalf("status %d body %s; server saw %v", code, body, md)
+	calls = srv.Calls()
+	last := calls[len(calls)-2] // the unary call, before the stream
+	if code != 200 || last.Authority != "echo.example" || last.Metadata.Get("x-configured")[0] != "yes" {
+		t.Fatalf("status %d body %s; server saw %+v", code, body, last)
 	}
 	// The unary deadline passes: UNAVAILABLE "upstream request timeout".
 	code, _, body = get(t, g2.url+"/headers", "x-grpc-message", "slow")

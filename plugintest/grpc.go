@@ -67,6 +67,15 @@ type GRPCCall struct {
 	Metadata metadata.MD
 	// Messages are the messages the client sent, in order.
 	Messages [][]byte
+	// Deadline reports whether the client sent a deadline (grpc-timeout).
+	Deadline bool
+}
+
+// GRPCEnd is how an RPC ended on a GRPCServer.
+type GRPCEnd struct {
+	Method string
+	// Err is nil, or the error the client caused (a cancel is CANCELLED).
+	Err error
 }
 
 // GRPCReply is a scripted answer to an RPC.
@@ -101,9 +110,14 @@ type GRPCServer struct {
 
 	mu       sync.Mutex
 	handlers map[string]GRPCHandler
-	each     map[string]GRPCEachHandler
+	each     map[string]eachHandler
 	calls    []GRPCCall
-	ended    chan error
+	ended    chan GRPCEnd
+}
+
+type eachHandler struct {
+	h      GRPCEachHandler
+	header [][2]string
 }
 
 // NewGRPCServer starts a GRPCServer, stopped when the test ends. A method
@@ -114,8 +128,8 @@ func NewGRPCServer(t testing.TB) *GRPCServer {
 	if err != nil {
 		t.Fatalf("plugintest: gRPC server: %v", err)
 	}
-	s := &GRPCServer{Addr: ln.Addr().String(), handlers: map[string]GRPCHandler{}, each: map[string]GRPCEachHandler{},
-		ended: make(chan error, 64)}
+	s := &GRPCServer{Addr: ln.Addr().String(), handlers: map[string]GRPCHandler{}, each: map[string]eachHandler{},
+		ended: make(chan GRPCEnd, 64)}
 	s.srv = grpc.NewServer(grpc.ForceServerCodecV2(grpccallout.RawCodec{}), grpc.UnknownServiceHandler(s.serve))
 	go func() { _ = s.srv.Serve(ln) }()
 	t.Cleanup(s.srv.Stop)
@@ -130,11 +144,12 @@ func (s *GRPCServer) Handle(method string, h GRPCHandler) {
 	delete(s.each, method)
 }
 
-// HandleEach answers each message of method as it arrives.
-func (s *GRPCServer) HandleEach(method string, h GRPCEachHandler) {
+// HandleEach answers each message of method as it arrives, after sending
+// header as the response metadata.
+func (s *GRPCServer) HandleEach(method string, h GRPCEachHandler, header ...[2]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.each[method] = h
+	s.each[method] = eachHandler{h: h, header: header}
 	delete(s.handlers, method)
 }
 
@@ -156,14 +171,15 @@ func (s *GRPCServer) Calls() []GRPCCall {
 	return append([]GRPCCall(nil), s.calls...)
 }
 
-// Ended returns a channel that receives, for each RPC, how it ended on the
-// server: nil, or the error its client caused (a cancel is CANCELLED).
-func (s *GRPCServer) Ended() <-chan error { return s.ended }
+// Ended returns a channel that receives how each RPC ended on the server
+// (the 64 first ones not yet taken).
+func (s *GRPCServer) Ended() <-chan GRPCEnd { return s.ended }
 
 func (s *GRPCServer) serve(_ any, ss grpc.ServerStream) error {
 	method, _ := grpc.MethodFromServerStream(ss)
 	md, _ := metadata.FromIncomingContext(ss.Context())
-	call := GRPCCall{Method: method, Metadata: metadata.MD{}}
+	_, deadline := ss.Context().Deadline()
+	call := GRPCCall{Method: method, Metadata: metadata.MD{}, Deadline: deadline}
 	for k, v := range md {
 		if k == ":authority" {
 			call.Authority = v[0]
@@ -180,15 +196,20 @@ func (s *GRPCServer) serve(_ any, ss grpc.ServerStream) error {
 	s.mu.Unlock()
 	err := s.answer(ss, idx, h, each)
 	select {
-	case s.ended <- err:
+	case s.ended <- GRPCEnd{Method: method, Err: err}:
 	default:
 	}
 	return err
 }
 
-func (s *GRPCServer) answer(ss grpc.ServerStream, idx int, h GRPCHandler, each GRPCEachHandler) error {
-	if h == nil && each == nil {
+func (s *GRPCServer) answer(ss grpc.ServerStream, idx int, h GRPCHandler, each eachHandler) error {
+	if h == nil && each.h == nil {
 		return status.Error(codes.Unimplemented, "plugintest: no handler for this method")
+	}
+	if len(each.header) > 0 {
+		if err := ss.SendHeader(pairsMD(each.header)); err != nil {
+			return err
+		}
 	}
 	for {
 		var m grpccallout.RawMessage
@@ -202,15 +223,15 @@ func (s *GRPCServer) answer(ss grpc.ServerStream, idx int, h GRPCHandler, each G
 		s.mu.Lock()
 		s.calls[idx].Messages = append(s.calls[idx].Messages, m.B)
 		s.mu.Unlock()
-		if each != nil {
-			for _, out := range each(m.B) {
+		if each.h != nil {
+			for _, out := range each.h(m.B) {
 				if err := ss.SendMsg(&grpccallout.RawMessage{B: out}); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	if each != nil {
+	if each.h != nil {
 		return nil
 	}
 	s.mu.Lock()
