@@ -52,9 +52,24 @@ func CallForeignFunction(funcName string, param []byte) ([]byte, error) {
 	return sdkproxywasm.CallForeignFunction(funcName, param)
 }
 
+// CancelGrpcCall calls sdkproxywasm.CancelGrpcCall.
+func CancelGrpcCall(calloutID uint32) error {
+	return sdkproxywasm.CancelGrpcCall(calloutID)
+}
+
+// CancelGrpcStream calls sdkproxywasm.CancelGrpcStream.
+func CancelGrpcStream(streamID uint32) error {
+	return sdkproxywasm.CancelGrpcStream(streamID)
+}
+
 // CloseDownstream calls sdkproxywasm.CloseDownstream.
 func CloseDownstream() error {
 	return sdkproxywasm.CloseDownstream()
+}
+
+// CloseGrpcStream calls sdkproxywasm.CloseGrpcStream.
+func CloseGrpcStream(streamID uint32) error {
+	return sdkproxywasm.CloseGrpcStream(streamID)
 }
 
 // CloseHttpStream calls sdkproxywasm.CloseHttpStream.
@@ -92,6 +107,11 @@ func DequeueSharedQueue(queueID uint32) ([]byte, error) {
 	return sdkproxywasm.DequeueSharedQueue(queueID)
 }
 
+// DispatchGrpcCall calls sdkproxywasm.DispatchGrpcCall.
+func DispatchGrpcCall(service string, serviceName string, method string, initialMetadata [][2]string, message []byte, timeoutMillisecond uint32, callBack func(status uint32, responseSize int)) (uint32, error) {
+	return sdkproxywasm.DispatchGrpcCall(service, serviceName, method, initialMetadata, message, timeoutMillisecond, callBack)
+}
+
 // DispatchHttpCall calls sdkproxywasm.DispatchHttpCall.
 func DispatchHttpCall(cluster string, headers [][2]string, body []byte, trailers [][2]string, timeoutMillisecond uint32, callBack func(numHeaders, bodySize, numTrailers int)) (uint32, error) {
 	return sdkproxywasm.DispatchHttpCall(cluster, headers, body, trailers, timeoutMillisecond, callBack)
@@ -115,6 +135,31 @@ func GetCurrentTimeNanoseconds() (int64, error) {
 // GetDownstreamData calls sdkproxywasm.GetDownstreamData.
 func GetDownstreamData(start int, maxSize int) ([]byte, error) {
 	return sdkproxywasm.GetDownstreamData(start, maxSize)
+}
+
+// GetGrpcCallResponseBody calls sdkproxywasm.GetGrpcCallResponseBody.
+func GetGrpcCallResponseBody(start int, maxSize int) ([]byte, error) {
+	return sdkproxywasm.GetGrpcCallResponseBody(start, maxSize)
+}
+
+// GetGrpcStatus calls sdkproxywasm.GetGrpcStatus.
+func GetGrpcStatus() (uint32, string, error) {
+	return sdkproxywasm.GetGrpcStatus()
+}
+
+// GetGrpcStreamInitialMetadata calls sdkproxywasm.GetGrpcStreamInitialMetadata.
+func GetGrpcStreamInitialMetadata() ([][2]string, error) {
+	return sdkproxywasm.GetGrpcStreamInitialMetadata()
+}
+
+// GetGrpcStreamMessage calls sdkproxywasm.GetGrpcStreamMessage.
+func GetGrpcStreamMessage(start int, maxSize int) ([]byte, error) {
+	return sdkproxywasm.GetGrpcStreamMessage(start, maxSize)
+}
+
+// GetGrpcStreamTrailingMetadata calls sdkproxywasm.GetGrpcStreamTrailingMetadata.
+func GetGrpcStreamTrailingMetadata() ([][2]string, error) {
+	return sdkproxywasm.GetGrpcStreamTrailingMetadata()
 }
 
 // GetHttpCallResponseBody calls sdkproxywasm.GetHttpCallResponseBody.
@@ -237,6 +282,14 @@ func GetVMContext() types.VMContext {
 	return sdkproxywasm.GetVMContext()
 }
 
+// GrpcService calls sdkproxywasm.GrpcService.
+func GrpcService(cluster string, authority string, initialMetadata [][2]string) string {
+	return sdkproxywasm.GrpcService(cluster, authority, initialMetadata)
+}
+
+// GrpcStreamHandler is sdkproxywasm.GrpcStreamHandler.
+type GrpcStreamHandler = sdkproxywasm.GrpcStreamHandler
+
 // InjectEncodedDataToFilterChain calls sdkproxywasm.InjectEncodedDataToFilterChain.
 func InjectEncodedDataToFilterChain(body []byte, endStream bool) error {
 	return sdkproxywasm.InjectEncodedDataToFilterChain(body, endStream)
@@ -315,6 +368,11 @@ type MetricGauge = sdkproxywasm.MetricGauge
 
 // MetricHistogram is sdkproxywasm.MetricHistogram.
 type MetricHistogram = sdkproxywasm.MetricHistogram
+
+// OpenGrpcStream calls sdkproxywasm.OpenGrpcStream.
+func OpenGrpcStream(service string, serviceName string, method string, initialMetadata [][2]string, handler sdkproxywasm.GrpcStreamHandler) (uint32, error) {
+	return sdkproxywasm.OpenGrpcStream(service, serviceName, method, initialMetadata, handler)
+}
 
 // PluginDone calls sdkproxywasm.PluginDone.
 func PluginDone() {
@@ -444,6 +502,11 @@ func ResumeHttpRequest() error {
 // ResumeHttpResponse calls sdkproxywasm.ResumeHttpResponse.
 func ResumeHttpResponse() error {
 	return sdkproxywasm.ResumeHttpResponse()
+}
+
+// SendGrpcStreamMessage calls sdkproxywasm.SendGrpcStreamMessage.
+func SendGrpcStreamMessage(streamID uint32, message []byte, endStream bool) error {
+	return sdkproxywasm.SendGrpcStreamMessage(streamID, message, endStream)
 }
 
 // SendHttpResponse calls sdkproxywasm.SendHttpResponse.
