@@ -120,6 +120,7 @@ type exchange struct {
 	up          *upstreamCall
 	upIgnored   bool // the upstream's response no longer matters
 	upHeaders   bool // the upstream's response headers arrived
+	upEnded     bool // the upstream's response ended
 
 	// response direction
 	respStarted bool // headers were written to the client
@@ -572,6 +573,9 @@ func (x *exchange) stopRequest(err error) {
 		if err == nil && !x.routerEnded {
 			err = errRequestAborted
 		}
+		if err != nil && !x.routerEnded {
+			x.up.reset()
+		}
 		x.up.body.finish(err)
 	}
 }
@@ -583,6 +587,9 @@ func (x *exchange) stopUpstream() {
 	x.upIgnored = true
 	x.routeDeadline = time.Time{}
 	if x.up != nil {
+		if !x.upEnded {
+			x.up.reset()
+		}
 		if x.up.body != nil {
 			x.up.body.finish(errRequestAborted)
 		}
@@ -748,6 +755,7 @@ func (x *exchange) onUpstream(m upstreamMsg) {
 
 // upstreamEnded is the end of the upstream response: the route timeout stops.
 func (x *exchange) upstreamEnded() {
+	x.upEnded = true
 	x.upIgnored = true
 	x.routeDeadline = time.Time{}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"strconv"
@@ -199,6 +200,28 @@ type upstreamCall struct {
 	msgs   chan upstreamMsg
 	body   *bodyPipe // nil when the request has no body
 	cancel context.CancelFunc
+	conn   atomic.Pointer[net.TCPConn] // the connection the request went out on
+}
+
+// gotConn records the connection the transport chose for the request.
+func (c *upstreamCall) gotConn(info httptrace.GotConnInfo) {
+	conn := info.Conn
+	if nc, ok := conn.(interface{ NetConn() net.Conn }); ok {
+		conn = nc.NetConn()
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		c.conn.Store(tc)
+	}
+}
+
+// reset makes the close of the request's connection a TCP reset (Envoy
+// resets the upstream stream, which for HTTP/1 ends the connection): the
+// upstream cannot mistake an aborted request for a complete one. Call it
+// before the body is aborted or the request cancelled.
+func (c *upstreamCall) reset() {
+	if tc := c.conn.Load(); tc != nil {
+		_ = tc.SetLinger(0)
+	}
 }
 
 // start sends the request whose headers are h to the cluster; the response
@@ -249,6 +272,7 @@ func (u *upstream) start(x *exchange, h *host.HeaderMap, it item) (*upstreamCall
 	}
 	keepUserAgent(req.Header)
 	req = x.traceUpstream(req)
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{GotConn: c.gotConn}))
 	head := method == http.MethodHead
 	go u.roundTrip(req, c.msgs, x.done, head)
 	return c, nil

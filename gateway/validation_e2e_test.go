@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wasmgate/wasmgate/config"
+	"github.com/wasmgate/wasmgate/internal/testwasm"
 )
 
 var builtinEcho = config.Cluster{Name: config.EchoClusterName, Discovery: config.DiscoveryBuiltin, Builtin: config.BuiltinEcho}
@@ -89,5 +91,31 @@ func TestServerAndDateHeaders(t *testing.T) {
 	g = startGateway(t, pathConfig{cluster: builtinEcho, settings: config.HTTPSettings{ServerName: "edge", ServerHeader: config.ServerAppendIfAbsent}}.source())
 	if _, h, _ := get(t, g.url+"/get"); h.Get("Server") != "edge" {
 		t.Fatalf("server %q", h.Get("Server"))
+	}
+}
+
+func TestPluginReplaceWinsWithAThousandHeaders(t *testing.T) {
+	wasm := testwasm.Build(t, "host/testdata/goplugin/scripted")
+	p := filePlugin("user", wasm, `{"request_headers":[{"op":"replace_header","map":0,"key":"x-user","val":"from-plugin"},{"op":"return","value":0}]}`)
+	g := startGateway(t, pathConfig{cluster: builtinEcho, plugins: []config.Plugin{p},
+		http: config.HTTPOptions{MaxHeadersCount: 2000, MaxRequestHeadersKB: 256}}.source())
+	// 1,018 headers besides Host fill the plugin's map to the host's limit
+	// (4 pseudo-headers, x-forwarded-proto and x-request-id besides): a
+	// replace counted as growth would fail.
+	raw := requestWithHeaders("/headers", 1018)
+	raw = strings.Replace(raw, "Host: x\r\n", "Host: x\r\nx-user: from-client\r\n", 1)
+	resp, body, _, _ := rawExchange(t, g, raw)
+	if resp.StatusCode != 200 {
+		t.Fatalf("1,019 headers with the limit raised: %d %q", resp.StatusCode, body)
+	}
+	var got struct{ Headers map[string]string }
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Headers["X-User"] != "from-plugin" || got.Headers["X-H999"] != "v" {
+		t.Fatalf("upstream saw x-user %q, x-h999 %q; want the plugin's value and every header", got.Headers["X-User"], got.Headers["X-H999"])
+	}
+	if !strings.Contains(g.logs.String(), "replace_header st=0") {
+		t.Fatalf("the replace failed:\n%s", g.logs)
 	}
 }
