@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -144,7 +143,7 @@ type listenerServer struct {
 	name    string
 	address string
 	ln      net.Listener
-	srv     *http.Server
+	srv     *connServer
 }
 
 // New creates a gateway. Apply a configuration, then Serve.
@@ -284,10 +283,8 @@ func (gw *Server) withListenOverride(cfg *config.Config) *config.Config {
 // that moves to a new address is reopened there.
 func (gw *Server) bindListeners(cfg *config.Config) error {
 	want := map[string]string{}
-	opts := map[string]*config.HTTPSettings{}
-	for i, l := range cfg.Listeners {
+	for _, l := range cfg.Listeners {
 		want[l.Name] = l.Address
-		opts[l.Name] = &cfg.Listeners[i].HTTP
 	}
 	for name, ls := range gw.listeners {
 		if addr, ok := want[name]; !ok || addr != ls.address {
@@ -309,17 +306,11 @@ func (gw *Server) bindListeners(cfg *config.Config) error {
 		if err != nil {
 			return fmt.Errorf("listener %s: %w", name, err)
 		}
-		o := opts[name]
-		srv := &http.Server{Handler: gw.handler(name), ReadHeaderTimeout: o.EffectiveRequestHeadersTimeout(),
-			IdleTimeout: o.EffectiveIdleTimeout(), MaxHeaderBytes: o.EffectiveMaxRequestHeadersBytes(),
-			ErrorLog: slog.NewLogLogger(gw.log.Handler(), slog.LevelDebug)}
-		if srv.IdleTimeout == 0 {
-			srv.IdleTimeout = -1 // disabled: not ReadHeaderTimeout, net/http's fallback
-		}
+		srv := newConnServer(gw, name, ln)
 		ls := &listenerServer{name: name, address: addr, ln: ln, srv: srv}
 		gw.listeners[name] = ls
 		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := srv.serve(); err != nil {
 				gw.log.Error("listener stopped", "listener", name, "error", err)
 			}
 		}()
@@ -347,7 +338,7 @@ func (gw *Server) Addr(name string) string {
 func (gw *Server) Shutdown(ctx context.Context) error {
 	gw.closeReloads()
 	gw.applyMu.Lock()
-	servers := []*http.Server{}
+	servers := []interface{ Shutdown(context.Context) error }{}
 	for _, ls := range gw.listeners {
 		servers = append(servers, ls.srv)
 	}

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,33 +138,4 @@ func (r *routeRuntime) clusterFor() string {
 		n -= uint64(w.Weight)
 	}
 	return r.cfg.WeightedClusters[0].Name
-}
-
-// handler serves one listener from the current snapshot.
-func (gw *Server) handler(name string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for {
-			snap := gw.snap.Load()
-			if snap == nil {
-				http.Error(w, "no configuration", http.StatusServiceUnavailable)
-				return
-			}
-			if !snap.acquire() {
-				continue // swapped meanwhile: take the new one
-			}
-			defer snap.release()
-			ln := snap.listeners[name]
-			if ln == nil {
-				http.Error(w, "listener removed", http.StatusServiceUnavailable)
-				return
-			}
-			ds, rq := newHandlerStream(w, r), handlerRequest(r)
-			if status, details := checkHandlerRequest(r, &ln.cfg.HTTP); status != 0 {
-				gw.rejectRequest(ln, snap, ds, rq, status, details, flagDownstreamProtocolError)
-				return
-			}
-			gw.serveExchange(ln, snap, ds, rq)
-			return
-		}
-	})
 }

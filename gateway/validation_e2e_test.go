@@ -119,3 +119,56 @@ func TestPluginReplaceWinsWithAThousandHeaders(t *testing.T) {
 		t.Fatalf("the replace failed:\n%s", g.logs)
 	}
 }
+
+func TestContentLengthWithChunkedAnswers400AndCloses(t *testing.T) {
+	g := startGateway(t, pathConfig{cluster: builtinEcho}.source())
+	// The hidden request after the chunked body's end would be a second
+	// request to a proxy that took the chunked framing and a part of the
+	// body to one that took the length.
+	hidden := "GET /hidden HTTP/1.1\r\nHost: x\r\n\r\n"
+	raw := fmt.Sprintf("POST /smuggle HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n%s", 5+len(hidden), hidden)
+	resp, body, br, c := rawExchange(t, g, raw)
+	if resp.StatusCode != 400 || body != "Bad Request" || !resp.Close || !closed(br, c) {
+		t.Fatalf("CL+TE: %d %q close=%v", resp.StatusCode, body, resp.Close)
+	}
+	waitAccess(t, g, "/smuggle", "status=400", "details=http1.content_length_and_chunked_not_allowed", "flags=DPE")
+	if ls := accessLines(g, "/hidden"); len(ls) != 0 {
+		t.Fatalf("the hidden request was served: %v", ls)
+	}
+	for _, bad := range []struct{ raw, details string }{
+		{"POST /twolengths HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", "http1.codec_error"},
+		{"POST /gzip HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", "http1.invalid_transfer_encoding"},
+		{"GET /fold HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", "http1.codec_error"},
+	} {
+		resp, _, br, c := rawExchange(t, g, bad.raw)
+		if resp.StatusCode < 400 || !closed(br, c) {
+			t.Fatalf("%q: %d, want a rejection and a close", bad.raw, resp.StatusCode)
+		}
+		path := strings.Fields(bad.raw)[1]
+		waitAccess(t, g, path, "details="+bad.details)
+	}
+
+	// Envoy's allow_chunked_length takes the chunked framing and drops the length.
+	g = startGateway(t, pathConfig{cluster: builtinEcho, http: config.HTTPOptions{AllowChunkedLength: true}}.source())
+	resp, body, _, _ = rawExchange(t, g, "POST /post HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+	if resp.StatusCode != 200 || !strings.Contains(body, `"data": "abc"`) {
+		t.Fatalf("allow_chunked_length: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestAbsoluteFormTargetIsRoutedByItsPath(t *testing.T) {
+	g := startGateway(t, pathConfig{cluster: builtinEcho}.source())
+	resp, body, _, _ := rawExchange(t, g, "GET http://other.example/headers?q HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp.StatusCode != 200 {
+		t.Fatalf("absolute-form: %d %q", resp.StatusCode, body)
+	}
+	var got struct{ Headers map[string]string }
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	// Envoy's codec takes :authority from the target, as RFC 9112 §3.2.2 says.
+	if got.Headers["Host"] != "other.example" {
+		t.Fatalf("upstream Host %q", got.Headers["Host"])
+	}
+	waitAccess(t, g, "/headers?q", "status=200")
+}

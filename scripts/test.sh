@@ -52,6 +52,8 @@ if [ "$fuzztime" != "0" ]; then
 . ./internal/wasmbin/ FuzzParse 150000x
 . ./internal/wasmbin/ FuzzCheck 60000x
 . ./inspect/ FuzzBytes 70000x
+. ./internal/http1/ FuzzReadRequest 60000x
+. ./gateway/ FuzzRequestPath 10000x
 sdk ./internal/abi/ FuzzDeserializePairs 250000x
 sdk ./internal/jsonx/ FuzzValid 180000x
 sdk ./internal/jsonx/ FuzzMembers 160000x
