@@ -214,7 +214,13 @@ func (x *exchange) run(rq *inbound) {
 	}
 	if rq.hasBody {
 		x.clientBody = make(chan clientMsg)
-		go x.readClient(x.clientBody)
+		left := int64(-1)
+		if cl, ok := headers.Get("content-length"); ok {
+			if n, err := strconv.ParseInt(cl, 10, 64); err == nil {
+				left = n
+			}
+		}
+		go x.readClient(x.clientBody, left)
 	} else {
 		x.clientEnded = true
 	}
@@ -292,11 +298,17 @@ func (x *exchange) wait() {
 func (x *exchange) activity() { x.lastActivity = time.Now() }
 
 // readClient reads the request body and hands it to the loop chunk by
-// chunk; it blocks while the loop does not take them (flow control).
-func (x *exchange) readClient(out chan<- clientMsg) {
+// chunk; it blocks while the loop does not take them (flow control). left
+// is the body's length when known (-1 otherwise), for buffers of its size.
+func (x *exchange) readClient(out chan<- clientMsg, left int64) {
 	for {
-		buf := make([]byte, readChunk)
+		size := readChunk
+		if left >= 0 && left < readChunk {
+			size = int(left) + 1 // room to see the end with the last bytes
+		}
+		buf := make([]byte, size)
 		n, err := x.ds.readBody(buf)
+		left -= int64(n)
 		m := clientMsg{data: buf[:n]}
 		switch {
 		case err == io.EOF:

@@ -1,8 +1,8 @@
 package gateway
 
 import (
+	"context"
 	"net"
-	"net/http"
 	"net/http/httptrace"
 	"os"
 	"regexp"
@@ -81,17 +81,19 @@ func (x *exchange) beforeUpstream(h *host.HeaderMap) {
 	}
 }
 
-// traceUpstream records the address of the connection the upstream request uses, for the
-// upstream.address property and %UPSTREAM_HOST%, and attaches the route's retry policy.
-func (x *exchange) traceUpstream(req *http.Request) *http.Request {
+// upstreamContext is the context of the upstream request of call c: it
+// records the address of the connection the request uses, for the
+// upstream.address property and %UPSTREAM_HOST%, and tells c (so that an
+// aborted request can reset it).
+func (x *exchange) upstreamContext(c *upstreamCall) context.Context {
 	props := x.props
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
 		if info.Conn != nil {
 			props.SetUpstreamAddress(info.Conn.RemoteAddr().String())
 		}
+		c.gotConn(info)
 	}}
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
-	return withRetry(req, x.route.cfg.Retry)
+	return httptrace.WithClientTrace(context.Background(), trace)
 }
 
 // mutateResponse applies the response header mutations of the route to response headers from

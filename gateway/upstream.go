@@ -237,8 +237,9 @@ func (u *upstream) start(x *exchange, h *host.HeaderMap, it item) (*upstreamCall
 	if hr := x.route.cfg.HostRewrite; hr != "" {
 		authority = hr
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &upstreamCall{msgs: make(chan upstreamMsg), cancel: cancel}
+	c := &upstreamCall{msgs: make(chan upstreamMsg)}
+	ctx, cancel := context.WithCancel(x.upstreamContext(c))
+	c.cancel = cancel
 	var body io.ReadCloser = http.NoBody
 	contentLength := int64(0)
 	if !it.eos {
@@ -253,11 +254,12 @@ func (u *upstream) start(x *exchange, h *host.HeaderMap, it item) (*upstreamCall
 			}
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.scheme()+"://upstream/", body)
+	req, err := http.NewRequestWithContext(ctx, method, "", body)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
+	req.URL.Scheme, req.URL.Host = u.scheme(), "upstream"
 	if err := setRequestPath(req, path); err != nil {
 		cancel()
 		return nil, err
@@ -268,11 +270,19 @@ func (u *upstream) start(x *exchange, h *host.HeaderMap, it item) (*upstreamCall
 		if strings.HasPrefix(f.Key, ":") || hopByHop(f.Key) || f.Key == "content-length" {
 			continue
 		}
-		req.Header.Add(f.Key, f.Value)
+		// Names go upstream in lower case, as Envoy sends them; the
+		// transport reads these two by their canonical names.
+		k := f.Key
+		switch k {
+		case "user-agent":
+			k = "User-Agent"
+		case "expect":
+			k = "Expect"
+		}
+		req.Header[k] = append(req.Header[k], f.Value)
 	}
 	keepUserAgent(req.Header)
-	req = x.traceUpstream(req)
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{GotConn: c.gotConn}))
+	req = withRetry(req, x.route.cfg.Retry)
 	head := method == http.MethodHead
 	go u.roundTrip(req, c.msgs, x.done, head)
 	return c, nil
@@ -300,6 +310,19 @@ func (u *upstream) roundTrip(req *http.Request, msgs chan<- upstreamMsg, done <-
 	if !send(upstreamMsg{headers: responseHeaderMap(resp), eos: eos}) || eos {
 		return
 	}
+	if n := resp.ContentLength; n > 0 && n <= readChunk {
+		// A small body of known length: one buffer of its size, one message.
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, buf); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			send(upstreamMsg{err: err})
+			return
+		}
+		send(upstreamMsg{body: buf, eos: true})
+		return
+	}
 	for {
 		buf := make([]byte, readChunk)
 		n, err := resp.Body.Read(buf)
@@ -321,10 +344,17 @@ func (u *upstream) roundTrip(req *http.Request, msgs chan<- upstreamMsg, done <-
 	}
 }
 
-// setRequestPath puts :path into the request URL, keeping its escaping.
+// setRequestPath puts :path into the request URL. A path of printable
+// ASCII goes out exactly as it is; anything else is escaped as net/url
+// escapes it.
 func setRequestPath(req *http.Request, path string) error {
 	if path == "" || path[0] != '/' {
 		path = "/" + path
+	}
+	if plainPath(path) {
+		p, q, _ := strings.Cut(path, "?")
+		req.URL.Opaque, req.URL.RawQuery = p, q
+		return nil
 	}
 	u, err := url.ParseRequestURI(path)
 	if err != nil {
@@ -332,6 +362,20 @@ func setRequestPath(req *http.Request, path string) error {
 	}
 	req.URL.Path, req.URL.RawPath, req.URL.RawQuery = u.Path, u.RawPath, u.RawQuery
 	return nil
+}
+
+// plainPath reports whether path can be sent verbatim: printable ASCII
+// without a fragment, not starting with "//" (which a URL reads as a host).
+func plainPath(path string) bool {
+	if strings.HasPrefix(path, "//") {
+		return false
+	}
+	for i := 0; i < len(path); i++ {
+		if c := path[i]; c <= ' ' || c >= 0x7f || c == '#' {
+			return false
+		}
+	}
+	return true
 }
 
 func rewritePrefix(r *routeRuntime, path, rewrite string) string {

@@ -34,6 +34,7 @@ type Request struct {
 	path        string
 	host        string
 	scheme      string
+	reqFields   []host.HeaderField // as recorded; reqHeaders is built from them when read
 	reqHeaders  map[string]string
 	route       string
 	routed      bool // a route matched (its name may be empty)
@@ -42,6 +43,7 @@ type Request struct {
 	status      int
 	details     string
 	flags       uint64
+	respFields  []host.HeaderField
 	respHeaders map[string]string
 	xds         XDS
 }
@@ -49,14 +51,51 @@ type Request struct {
 // SetRequestHeaders records the request headers as they are now; the
 // pseudo-headers give request.method, path, host and scheme.
 func (r *Request) SetRequestHeaders(h *host.HeaderMap) {
-	m := snapshot(h)
+	f := copyFields(h)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.reqHeaders = m
-	r.path, r.host, r.scheme = m[":path"], m[":authority"], m[":scheme"]
-	if v := m[":method"]; v != "" {
-		r.method = v
+	r.reqFields, r.reqHeaders = f, nil
+	r.path, r.host, r.scheme = "", "", ""
+	for _, kv := range f {
+		switch kv.Key {
+		case ":path":
+			r.path = kv.Value
+		case ":authority":
+			r.host = kv.Value
+		case ":scheme":
+			r.scheme = kv.Value
+		case ":method":
+			if kv.Value != "" {
+				r.method = kv.Value
+			}
+		}
 	}
+}
+
+// copyFields copies a header map's fields: the map changes later, the
+// record must not. The name-to-value maps properties read are built from
+// the copy only when a property asks (most requests never do).
+func copyFields(h *host.HeaderMap) []host.HeaderField {
+	if h == nil {
+		return nil
+	}
+	return append([]host.HeaderField(nil), h.Fields...)
+}
+
+// requestHeaders returns the request header map (r.mu held).
+func (r *Request) requestHeaders() map[string]string {
+	if r.reqHeaders == nil {
+		r.reqHeaders = snapshot(r.reqFields)
+	}
+	return r.reqHeaders
+}
+
+// responseHeaders returns the response header map (r.mu held).
+func (r *Request) responseHeaders() map[string]string {
+	if r.respHeaders == nil {
+		r.respHeaders = snapshot(r.respFields)
+	}
+	return r.respHeaders
 }
 
 // SetRoute records the matched route and cluster names and the address
@@ -94,10 +133,10 @@ func (r *Request) SetUpstreamAddress(addr string) {
 // SetResponse records the response status and headers; details, when not
 // empty, becomes response.code_details.
 func (r *Request) SetResponse(status int, h *host.HeaderMap, details string) {
-	m := snapshot(h)
+	f := copyFields(h)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.status, r.respHeaders = status, m
+	r.status, r.respFields, r.respHeaders = status, f, nil
 	if details != "" {
 		r.details = details
 	}
@@ -205,13 +244,13 @@ func (r *Request) request(rest []string) (any, bool) {
 		}
 		return now().Sub(r.Start), true
 	case "referer":
-		v, ok := r.reqHeaders["referer"]
+		v, ok := r.requestHeaders()["referer"]
 		return v, ok
 	case "useragent":
-		v, ok := r.reqHeaders["user-agent"]
+		v, ok := r.requestHeaders()["user-agent"]
 		return v, ok
 	case "headers":
-		return headers(rest[1:], r.reqHeaders)
+		return headers(rest[1:], r.requestHeaders())
 	}
 	return nil, false
 }
@@ -228,7 +267,7 @@ func (r *Request) response(rest []string) (any, bool) {
 	case "flags":
 		return int64(r.flags), true
 	case "headers":
-		return headers(rest[1:], r.respHeaders)
+		return headers(rest[1:], r.responseHeaders())
 	}
 	return nil, false
 }
@@ -269,13 +308,10 @@ func address(rest []string, addr string) (any, bool) {
 	return nil, false
 }
 
-// snapshot copies a header map, joining repeated names with commas.
-func snapshot(h *host.HeaderMap) map[string]string {
-	m := map[string]string{}
-	if h == nil {
-		return m
-	}
-	for _, f := range h.Fields {
+// snapshot maps header fields by name, joining repeated names with commas.
+func snapshot(fields []host.HeaderField) map[string]string {
+	m := make(map[string]string, len(fields))
+	for _, f := range fields {
 		if v, ok := m[f.Key]; ok {
 			m[f.Key] = v + "," + f.Value
 		} else {
