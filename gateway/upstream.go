@@ -310,22 +310,23 @@ func (u *upstream) roundTrip(req *http.Request, msgs chan<- upstreamMsg, done <-
 	if !send(upstreamMsg{headers: responseHeaderMap(resp), eos: eos}) || eos {
 		return
 	}
-	if n := resp.ContentLength; n > 0 && n <= readChunk {
-		// A small body of known length: one buffer of its size, one message.
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(resp.Body, buf); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			send(upstreamMsg{err: err})
-			return
-		}
-		send(upstreamMsg{body: buf, eos: true})
-		return
-	}
+	// Buffers are sized to what is left of a body of known length, and its
+	// last bytes go with its end: most responses are one message.
+	left := resp.ContentLength
 	for {
-		buf := make([]byte, readChunk)
+		size := readChunk
+		if left >= 0 && left < readChunk {
+			size = int(left)
+		}
+		buf := make([]byte, size)
 		n, err := resp.Body.Read(buf)
+		if left >= 0 {
+			left -= int64(n)
+			if left == 0 && (err == nil || err == io.EOF) {
+				send(upstreamMsg{body: buf[:n], eos: true})
+				return
+			}
+		}
 		if n > 0 && !send(upstreamMsg{body: buf[:n]}) {
 			return
 		}
