@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wasmgate/wasmgate/config"
+	"github.com/wasmgate/wasmgate/internal/testwasm"
 )
 
 // uploadSeen is what a raw upstream saw of a chunked upload.
@@ -120,4 +121,29 @@ func dialGateway(t *testing.T, g *testGateway) net.Conn {
 	t.Cleanup(func() { c.Close() })
 	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
 	return c
+}
+
+func TestLongerBodyWithItsOldLengthIsResetAndSaysSo(t *testing.T) {
+	wasm := testwasm.Build(t, "host/testdata/goplugin/scripted")
+	p := filePlugin("lengthen", wasm, `{"response_body":[{"op":"set_body","buf":1,"start":0,"size":100000,"data":"a body much longer than the one the upstream sent"},{"op":"return","value":0}]}`)
+	up := rawServer(t, "short", func(c net.Conn) {
+		if _, err := readRequestHead(bufio.NewReader(c)); err != nil {
+			return
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nshort")
+	})
+	g := startGateway(t, pathConfig{cluster: up, plugins: []config.Plugin{p}}.source())
+	resp, err := http.Get(g.url + "/lengthen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || err == nil {
+		t.Fatalf("status %d body %q err %v: want the headers, then a reset", resp.StatusCode, b, err)
+	}
+	waitAccess(t, g, "/lengthen", "status=200", "details=response_content_length_mismatch", "flags=LR", "reset=true", "bytes_sent=0")
+	if !strings.Contains(g.logs.String(), "must remove content-length") {
+		t.Fatalf("no warning:\n%s", g.logs)
+	}
 }

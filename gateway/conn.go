@@ -501,5 +501,11 @@ func (s *connStream) gone() <-chan struct{} { return s.goneCh }
 // completing the response.
 func (s *connStream) abort() {
 	s.reset = true
+	if s.headSent {
+		// What the access log says went out does: a head still in the
+		// buffer leaves before the connection closes.
+		_ = s.c.rwc.SetWriteDeadline(time.Now().Add(time.Second))
+		_ = s.c.bw.Flush()
+	}
 	_ = s.c.rwc.Close()
 }

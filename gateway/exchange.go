@@ -12,6 +12,7 @@ import (
 	"github.com/wasmgate/wasmgate/config"
 	"github.com/wasmgate/wasmgate/host"
 	"github.com/wasmgate/wasmgate/internal/attributes"
+	"github.com/wasmgate/wasmgate/internal/http1"
 )
 
 // itemKind is what moves along the chain: headers, a body chunk or trailers.
@@ -808,8 +809,9 @@ func (x *exchange) toClient(it item) {
 		}
 	case itemBody:
 		if len(it.body) > 0 || it.eos {
-			err = x.ds.writeBody(it.body, it.eos)
-			x.rec.bytesSent += int64(len(it.body))
+			if err = x.ds.writeBody(it.body, it.eos); err == nil {
+				x.rec.bytesSent += int64(len(it.body))
+			}
 		}
 		if it.eos {
 			x.finished = true
@@ -820,14 +822,34 @@ func (x *exchange) toClient(it item) {
 	}
 	if err != nil {
 		x.finished = false
-		if isTimeout(err) {
+		switch {
+		case isTimeout(err):
 			x.rec.flags |= flagStreamIdleTimeout
 			x.abort("stream_idle_timeout")
-			return
+		case errors.Is(err, http1.ErrBodyLength):
+			// The client went nowhere: the body does not fit the length the
+			// headers announced (a plugin changed it and kept content-length).
+			x.gw.log.Warn("response body does not match its content-length; a plugin that changes the body must remove content-length",
+				"request_id", x.props.ID, "route", x.routeName())
+			x.rec.flags |= flagLocalReset
+			x.abort(detailsBodyLengthMismatch)
+		default:
+			x.rec.flags |= flagDownstreamConnectionTermination
+			x.abort("downstream_remote_disconnect")
 		}
-		x.rec.flags |= flagDownstreamConnectionTermination
-		x.abort("downstream_remote_disconnect")
 	}
+}
+
+// detailsBodyLengthMismatch is the access log's details for a response
+// reset because its body did not match its content-length (Envoy has no
+// name for it: its HTTP/1 codec writes whatever it gets).
+const detailsBodyLengthMismatch = "response_content_length_mismatch"
+
+func (x *exchange) routeName() string {
+	if x.route == nil {
+		return ""
+	}
+	return x.route.cfg.Name
 }
 
 // responseHeadersOut is where the response headers leave for the client,
