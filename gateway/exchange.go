@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wasmgate/wasmgate/config"
+	"github.com/wasmgate/wasmgate/gateway/trace"
 	"github.com/wasmgate/wasmgate/host"
 	"github.com/wasmgate/wasmgate/internal/attributes"
 	"github.com/wasmgate/wasmgate/internal/http1"
@@ -112,6 +113,8 @@ type exchange struct {
 	routing routing
 	// reqHeaders are the request headers as last released (for %REQ(…)% in response headers).
 	reqHeaders *host.HeaderMap
+	// trace records the request when it is traced (nil otherwise).
+	trace *trace.Request
 
 	// request direction
 	clientBody  chan clientMsg // the reader's channel; nil when the body is done
@@ -196,6 +199,7 @@ func (x *exchange) run(rq *inbound) {
 	x.applyConnectionManager(headers)
 	x.rec.start(rq, headers)
 	x.props = newRequestAttributes(rq, headers)
+	x.startTrace(headers)
 	x.selectRoute(headers)
 	x.routing.start(x, headers)
 	for _, p := range x.ln.plugins {
@@ -210,6 +214,7 @@ func (x *exchange) run(rq *inbound) {
 			FilterState:     x.routing.fs,
 			ClearRouteCache: x.routing.clear,
 			BufferLimit:     x.reqLimit,
+			Observer:        trace.Observer(x.trace.Plugin(p.cfg.Key())),
 		})
 		x.stages = append(x.stages, s)
 	}
@@ -630,6 +635,7 @@ func (x *exchange) abort(details string) {
 func (x *exchange) selectRoute(h *host.HeaderMap) {
 	x.route, x.cluster = x.ln.selectRoute(x.snap, h)
 	setRoute(x.props, x.ln, x.route, x.cluster)
+	x.traceRoute(false)
 	x.routeIdleTimeout()
 }
 
@@ -710,6 +716,7 @@ func (x *exchange) startUpstream(it item) {
 	}
 	x.up = up
 	x.upLimit = x.cluster.cfg.Upstream.EffectiveBufferLimit()
+	x.trace.UpstreamStart(x.cluster.cfg.Name)
 }
 
 // routerRequestHeaders applies what the router adds to the request before
@@ -740,6 +747,7 @@ func (x *exchange) onUpstream(m upstreamMsg) {
 			return
 		}
 		f := classify(m.err)
+		x.traceUpstreamEnd(0, m.err)
 		x.rec.flags |= f.flag
 		x.stopRequest(errRequestAborted)
 		x.routerReply(f.status, f.body, f.details)
@@ -748,6 +756,7 @@ func (x *exchange) onUpstream(m upstreamMsg) {
 		x.mutateResponse(m.headers)
 		x.routerResponseHeaders(m.headers)
 		status, _ := strconv.Atoi(headerValue(m.headers, ":status"))
+		x.traceUpstreamEnd(status, nil)
 		x.props.SetResponse(status, m.headers, "via_upstream")
 		x.rec.details = "via_upstream"
 		if m.eos {
@@ -800,6 +809,7 @@ func (x *exchange) toClient(it item) {
 		}
 		x.responseHeadersOut(it.headers)
 		x.rec.status = status
+		x.trace.Response(status, x.rec.details)
 		x.props.SetResponse(status, it.headers, x.rec.details)
 		x.requestDeadline = time.Time{} // Envoy's request timeout ends when the response starts
 		x.respStarted = true
@@ -1020,6 +1030,7 @@ func (x *exchange) finish() {
 		}
 	}
 	x.rec.reset = x.reset
+	x.finishTrace()
 	x.gw.writeAccessLog(x)
 	if x.reset {
 		x.ds.abort()

@@ -57,6 +57,7 @@ func (r *routing) refresh() {
 	x := r.x
 	x.route, x.cluster = x.ln.selectRoute(x.snap, r.hdrs)
 	setRoute(x.props, x.ln, x.route, x.cluster)
+	x.traceRoute(true)
 }
 
 // routeProperties answers a stream's properties from the request's

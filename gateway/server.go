@@ -16,6 +16,7 @@ import (
 
 	"github.com/wasmgate/wasmgate/config"
 	"github.com/wasmgate/wasmgate/gateway/echo"
+	"github.com/wasmgate/wasmgate/gateway/trace"
 	"github.com/wasmgate/wasmgate/host"
 	"github.com/wasmgate/wasmgate/internal/redisbridge"
 	"github.com/wasmgate/wasmgate/oci"
@@ -89,6 +90,8 @@ type Options struct {
 	// pending that could resume it before the gateway logs a warning (0:
 	// DefaultPauseWarning).
 	PauseWarning time.Duration
+	// Trace configures request tracing (off unless sampled or in dev mode).
+	Trace TraceOptions
 }
 
 // Defaults of Options.
@@ -137,6 +140,7 @@ type Server struct {
 	logLevel  atomic.Int32
 	ready     atomic.Bool
 	control   control // reloads, module fetches (reload.go)
+	traces    *trace.Store
 }
 
 type listenerServer struct {
@@ -166,6 +170,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		level = *opts.PluginLogLevel
 	}
 	gw.logLevel.Store(int32(level))
+	gw.traces = newTraceStore(opts.Trace)
 	engine, err := host.NewEngine(ctx, host.EngineConfig{CacheDir: opts.CacheDir, Logger: log, CallTimeout: opts.CallTimeout, StartTimeout: opts.StartTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("start engine: %w", err)

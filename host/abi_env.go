@@ -252,6 +252,11 @@ func hLog(v *vm, _ context.Context, m api.Module, s []uint64) types.Status {
 		return types.StatusInvalidMemoryAccess
 	}
 	v.p.pluginLogBytes(types.LogLevel(level), msg)
+	if int32(level) >= v.p.level.Load() {
+		if _, o := v.observer(); o != nil {
+			o.Log(types.LogLevel(level), msg)
+		}
+	}
 	return types.StatusOK
 }
 
@@ -333,7 +338,7 @@ func (v *vm) continueStream(st types.StreamType) types.Status {
 		return types.StatusBadArgument
 	}
 	if t := v.target(); t != nil {
-		v.actions = append(v.actions, action{kind: actResume, stream: t, dir: Direction(st)})
+		v.actions = append(v.actions, action{kind: actResume, stream: t, dir: Direction(st), cause: v.cb})
 	}
 	return types.StatusOK
 }
@@ -343,7 +348,7 @@ func hCloseStream(v *vm, _ context.Context, _ api.Module, s []uint64) types.Stat
 		return types.StatusBadArgument
 	}
 	if t := v.target(); t != nil {
-		v.actions = append(v.actions, action{kind: actReset, stream: t})
+		v.actions = append(v.actions, action{kind: actReset, stream: t, cause: v.cb})
 	}
 	return types.StatusOK
 }
@@ -361,7 +366,7 @@ func hSendLocalResponse(v *vm, _ context.Context, m api.Module, s []uint64) type
 		return types.StatusOK
 	}
 	reply := newLocalReply(int(uint32(s[0])), details, body, ps, int32(uint32(s[7])))
-	v.actions = append(v.actions, action{kind: actLocalReply, stream: t, reply: reply})
+	v.actions = append(v.actions, action{kind: actLocalReply, stream: t, reply: reply, cause: v.cb})
 	return types.StatusOK
 }
 
@@ -836,6 +841,7 @@ func hHTTPCall(v *vm, _ context.Context, m api.Module, s []uint64) types.Status 
 	if st != types.StatusOK {
 		return st
 	}
+	v.observeCall(tok, &CalloutInfo{Kind: "http", Token: tok, Cluster: cluster, Request: req})
 	if !writeU32(m, tokenPtr, tok) {
 		return types.StatusInvalidMemoryAccess
 	}
@@ -877,6 +883,7 @@ func hRedisCall(v *vm, _ context.Context, m api.Module, s []uint64) types.Status
 	if st != types.StatusOK {
 		return st
 	}
+	v.observeCall(tok, &CalloutInfo{Kind: "redis", Token: tok, Cluster: cluster, Query: query})
 	if !writeU32(m, tokenPtr, tok) {
 		return types.StatusInvalidMemoryAccess
 	}

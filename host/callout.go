@@ -67,6 +67,14 @@ const (
 type pendingCall struct {
 	kind  callKind
 	timer Timer
+	// obs is set when the stream that started the call is observed.
+	obs *observedCall
+}
+
+type observedCall struct {
+	s     *Stream
+	info  *CalloutInfo
+	start time.Time
 }
 
 type redisResult struct {
@@ -126,6 +134,9 @@ func (v *vm) deliverCall(tok uint32, r any) {
 		if f == nil || resp == nil {
 			return
 		}
+		if c.obs != nil {
+			c.obs.answered(resp, nil, nil)
+		}
 		v.stack[0], v.stack[1] = uint64(v.rootID), uint64(tok)
 		if resp.Reset {
 			v.status.code, v.status.msg = uint32(types.StatusBrokenConnection), "reset"
@@ -136,10 +147,15 @@ func (v *vm) deliverCall(tok uint32, r any) {
 			v.stack[2], v.stack[3], v.stack[4] = uint64(resp.Headers.Len()), uint64(len(resp.Body)), uint64(resp.Trailers.Len())
 			v.callResp = resp
 		}
-		_, _ = v.callTop(cbHTTPResponse, v.rootID, f, 5, v.e.cfg.CallTimeout)
+		oc := c.obs.callbackStart(cbHTTPResponse, tok)
+		_, err := v.callTop(cbHTTPResponse, v.rootID, f, 5, v.e.cfg.CallTimeout)
+		c.obs.callbackEnd(oc, err)
 		v.callResp = nil
 	case callRedis:
 		res, _ := r.(redisResult)
+		if c.obs != nil {
+			c.obs.answered(nil, res.reply, res.err)
+		}
 		f := v.f.onRedisCallResponse
 		if f == nil {
 			return
@@ -151,7 +167,9 @@ func (v *vm) deliverCall(tok uint32, r any) {
 		}
 		v.stack[0], v.stack[1], v.stack[2], v.stack[3] = uint64(v.rootID), uint64(tok), status, uint64(len(res.reply))
 		v.redisResp = res.reply
-		_, _ = v.callTop(cbRedisResponse, v.rootID, f, 4, v.e.cfg.CallTimeout)
+		oc := c.obs.callbackStart(cbRedisResponse, tok)
+		_, err := v.callTop(cbRedisResponse, v.rootID, f, 4, v.e.cfg.CallTimeout)
+		c.obs.callbackEnd(oc, err)
 		v.redisResp = nil
 	}
 }

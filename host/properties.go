@@ -295,5 +295,8 @@ func (v *vm) setProperty(key string, val []byte) types.Status {
 		return types.StatusNotFound // no stream info in the root context
 	}
 	s.opts.FilterState.Set(key, append([]byte(nil), val...))
+	if o := s.opts.Observer; o != nil {
+		o.PropertySet(key, val)
+	}
 	return types.StatusOK
 }

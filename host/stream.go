@@ -143,6 +143,9 @@ type StreamOptions struct {
 	// BufferLimit, when positive, replaces the plugin's BufferLimit for this
 	// stream (the listener's per-connection buffer limit).
 	BufferLimit int
+	// Observer, when set, watches the stream's callbacks, callouts, logs
+	// and results (tracing). Nil costs a nil check per callback.
+	Observer Observer
 }
 
 type iterState uint8
@@ -295,30 +298,34 @@ func (s *Stream) dir(d Direction) *dirState {
 
 // RequestHeaders delivers the request headers; the plugin may modify h.
 func (s *Stream) RequestHeaders(h *HeaderMap, endStream bool) Result {
-	return s.onHeaders(Request, h, endStream)
+	return s.observeResult("request_headers", Request, s.onHeaders(Request, h, endStream))
 }
 
 // RequestBody delivers a request body chunk.
 func (s *Stream) RequestBody(chunk []byte, endStream bool) Result {
-	return s.onBody(Request, chunk, endStream)
+	return s.observeResult("request_body", Request, s.onBody(Request, chunk, endStream))
 }
 
 // RequestTrailers delivers the request trailers.
-func (s *Stream) RequestTrailers(t *HeaderMap) Result { return s.onTrailers(Request, t) }
+func (s *Stream) RequestTrailers(t *HeaderMap) Result {
+	return s.observeResult("request_trailers", Request, s.onTrailers(Request, t))
+}
 
 // ResponseHeaders delivers the response headers (from upstream or from a
 // local reply); the plugin may modify h.
 func (s *Stream) ResponseHeaders(h *HeaderMap, endStream bool) Result {
-	return s.onHeaders(Response, h, endStream)
+	return s.observeResult("response_headers", Response, s.onHeaders(Response, h, endStream))
 }
 
 // ResponseBody delivers a response body chunk.
 func (s *Stream) ResponseBody(chunk []byte, endStream bool) Result {
-	return s.onBody(Response, chunk, endStream)
+	return s.observeResult("response_body", Response, s.onBody(Response, chunk, endStream))
 }
 
 // ResponseTrailers delivers the response trailers.
-func (s *Stream) ResponseTrailers(t *HeaderMap) Result { return s.onTrailers(Response, t) }
+func (s *Stream) ResponseTrailers(t *HeaderMap) Result {
+	return s.observeResult("response_trailers", Response, s.onTrailers(Response, t))
+}
 
 // begin locks the VM; it reports false for a stream without a VM.
 func (s *Stream) begin() bool {
@@ -544,6 +551,10 @@ func (s *Stream) callTrailers(dir Direction) (Result, bool) {
 // arrived while the plugin held its headers are delivered to it first. A
 // direction that is not stopped is left alone (debug log).
 func (s *Stream) Resume(dir Direction) Result {
+	return s.observeResult("resume", dir, s.resume(dir))
+}
+
+func (s *Stream) resume(dir Direction) Result {
 	locked := s.begin()
 	defer func() {
 		if locked {
@@ -633,7 +644,15 @@ func (s *Stream) advance(dir Direction, res *Result) Result {
 // terminal Result (local reply, reset, VM failure) is returned with true.
 func (s *Stream) invoke(dir Direction, kind cbKind, f api.Function, n int) (uint64, Result, bool) {
 	v := s.v
+	var oc *CallbackInfo
+	o := s.opts.Observer
+	if o != nil {
+		oc = s.observeCallback(o, dir, kind, n == 3 && v.stack[2] != 0)
+	}
 	raw, err := v.callTop(kind, s.id, f, n, v.e.cfg.CallTimeout)
+	if o != nil {
+		s.observeEnd(o, oc, kind, raw, err)
+	}
 	if err != nil {
 		v.discardActions()
 		return 0, s.failResult(dir), true
@@ -683,6 +702,9 @@ func (s *Stream) applyResume(d *dirState) {
 func (s *Stream) asyncAction(a action) {
 	if s.done {
 		return
+	}
+	if o := s.opts.Observer; o != nil {
+		s.observeAsync(o, a)
 	}
 	switch a.kind {
 	case actResume:
@@ -769,6 +791,9 @@ func (s *Stream) onVMFailedLocked() {
 		return
 	}
 	s.failed = true
+	if o := s.opts.Observer; o != nil {
+		o.Async(&AsyncInfo{Kind: EventReset, Dir: s.heldDir(), Cause: "vm_failed"})
+	}
 	if s.p.cfg.FailStrategy == FailOpen {
 		s.bypass = true
 		for _, dir := range []Direction{Request, Response} {
@@ -831,7 +856,18 @@ func (s *Stream) Done() {
 				continue
 			}
 			v.stack[0] = uint64(s.id)
-			if _, err := v.callTop(step.kind, s.id, step.f, 1, v.e.cfg.CallTimeout); err != nil {
+			var oc *CallbackInfo
+			o := s.opts.Observer
+			if o != nil && step.kind == cbLog { // on_done and on_delete say nothing about the request
+				oc = &CallbackInfo{Name: step.kind.String(), Dir: Response}
+				o.CallbackStart(oc)
+			}
+			_, err := v.callTop(step.kind, s.id, step.f, 1, v.e.cfg.CallTimeout)
+			if oc != nil {
+				oc.Err = err
+				o.CallbackEnd(oc)
+			}
+			if err != nil {
 				healthy = false
 				break
 			}

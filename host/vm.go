@@ -141,6 +141,7 @@ type action struct {
 	reply  *LocalReply
 	data   []byte
 	eos    bool
+	cause  cbKind // the callback that asked for it
 }
 
 // errVMClosed is returned for calls into a closed VM.
