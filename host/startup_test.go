@@ -97,7 +97,9 @@ func TestCompileProgressLogged(t *testing.T) {
 }
 
 func TestMemoryLimitReplacesVM(t *testing.T) {
-	e := testEngine(t)
+	// Growing by 80 MiB can take seconds under the race detector on a busy
+	// machine: the per-callback deadline must not be what this test sees.
+	e := newTestEngine(t, EngineConfig{CallTimeout: time.Minute})
 	const limit = 64 << 20
 	p, rec := scripted(t, e, false, `{"request_headers":[{"op":"grow","mb":80}]}`,
 		withCfg(func(c *PluginConfig) { c.MemoryLimit = limit }))
