@@ -170,12 +170,17 @@ func (v *vm) observer() (*Stream, Observer) {
 	return nil, nil
 }
 
+// observeResult reports r when the stream is observed. The report is a
+// separate function so that r escapes to the heap only then.
 func (s *Stream) observeResult(call string, dir Direction, r Result) Result {
 	if o := s.opts.Observer; o != nil {
-		o.Result(call, dir, &r)
+		reportResult(o, call, dir, r)
 	}
 	return r
 }
+
+//go:noinline
+func reportResult(o Observer, call string, dir Direction, r Result) { o.Result(call, dir, &r) }
 
 // observeAsync reports an asynchronous action on the stream.
 func (s *Stream) observeAsync(o Observer, a action) {
