@@ -27,6 +27,9 @@ import (
 //	GET  /stats/prometheus    gateway metrics and every plugin-defined metric
 //	GET  /plugins             each plugin's state, error and its reason, VM count
 //	GET  /debug/pprof/…       Go profiles of the gateway
+//	GET  /trace, /trace/{id}  request traces as JSON; POST /trace?sample= sets sampling;
+//	                          GET /trace/stream sends them as server-sent events (trace_admin.go)
+//	GET  /ui                  the web view: live requests, timelines, diffs, plugins, configuration (ui.go)
 //
 // Endpoints that change state answer only POST (405 otherwise, as Envoy).
 // Requests whose Host header is not a loopback name, the address the API
@@ -52,8 +55,12 @@ func (gw *Server) ServeAdmin(addr string) (string, error) {
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	stopStreams := make(chan struct{})
+	gw.traceRoutes(mux, stopStreams)
+	gw.uiRoutes(mux)
 	guard := newAdminGuard(addr, ln.Addr(), gw.opts.AdminHosts, gw.opts.AdminToken)
 	srv := &http.Server{Handler: guard.wrap(mux), ReadHeaderTimeout: 10 * time.Second}
+	srv.RegisterOnShutdown(func() { close(stopStreams) })
 	gw.applyMu.Lock()
 	gw.admin = srv
 	gw.adminAddr = ln.Addr().String()
@@ -127,10 +134,19 @@ type dumpPlugin struct {
 }
 
 func (gw *Server) adminConfigDump(w http.ResponseWriter, r *http.Request) {
-	snap := gw.snap.Load()
-	if snap == nil {
+	out, ok := gw.configDump(r.URL.Query().Has("include_secrets"))
+	if !ok {
 		http.Error(w, "no configuration", http.StatusServiceUnavailable)
 		return
+	}
+	writeJSON(w, out)
+}
+
+// configDump is what /config_dump shows; false before any configuration.
+func (gw *Server) configDump(includeSecrets bool) (any, bool) {
+	snap := gw.snap.Load()
+	if snap == nil {
+		return nil, false
 	}
 	problems := gw.currentProblems()
 	out := struct {
@@ -175,7 +191,7 @@ func (gw *Server) adminConfigDump(w http.ResponseWriter, r *http.Request) {
 		for _, p := range snap.listeners[ln].plugins {
 			dp := dumpPlugin{PluginStatus: statuses[i], RootID: p.cfg.RootID, VMID: p.cfg.VMID, Origin: p.cfg.Origin.String()}
 			conf := p.cfg.Configuration
-			if !r.URL.Query().Has("include_secrets") {
+			if !includeSecrets {
 				conf = redactSecrets(conf, snap.cfg.Secrets)
 			}
 			if json.Valid(conf) {
@@ -187,7 +203,7 @@ func (gw *Server) adminConfigDump(w http.ResponseWriter, r *http.Request) {
 			i++
 		}
 	}
-	writeJSON(w, out)
+	return out, true
 }
 
 // redactSecrets replaces the values that came from Secrets with "[redacted]"

@@ -20,6 +20,8 @@ import (
 	"github.com/wasmgate/wasmgate/config/flags"
 	"github.com/wasmgate/wasmgate/config/higress"
 	"github.com/wasmgate/wasmgate/gateway"
+	"github.com/wasmgate/wasmgate/gateway/trace"
+	"github.com/wasmgate/wasmgate/gateway/trace/otlp"
 	"github.com/wasmgate/wasmgate/host"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
 )
@@ -46,6 +48,11 @@ type runOptions struct {
 	adminToken     string
 	adminTokenFile string
 	adminHosts     []string
+	traceSample    string
+	traceRedact    []string
+	traceMaxReqs   int
+	traceMaxBytes  string
+	otlpEndpoint   string
 	fetch          fetchFlags
 	limits         limitFlags
 }
@@ -75,6 +82,13 @@ The admin API serves /ready, /config_dump, /logging, /stats/prometheus and
 is a loopback name or its own address (--admin-host adds names), changes state
 only on POST, and with --admin-token or --admin-token-file wants that bearer
 token on every request but /ready. Keep it on a loopback address.
+
+Request traces (what every plugin did to a request) are shown at /ui on the
+admin address, served as JSON at /trace and printed by wasmgate trace. --watch
+traces every request; otherwise --trace-sample, POST /trace?sample=… or a
+request's x-wasmgate-trace: 1 header with the admin token in
+x-wasmgate-trace-token turn tracing on. --otlp-endpoint also sends the traces
+as OpenTelemetry spans.
 
 Remote modules (oci://, http(s)://) are fetched outside the reload's critical
 section, bounded by the --fetch-* timeouts and retried; a module that cannot be
@@ -125,6 +139,11 @@ fetched keeps its last good copy serving, and /plugins says why.`,
 	f.StringVar(&o.adminToken, "admin-token", "", "bearer token the admin API requires (visible in the process list: prefer --admin-token-file)")
 	f.StringVar(&o.adminTokenFile, "admin-token-file", "", "file holding the bearer token the admin API requires")
 	f.StringArrayVar(&o.adminHosts, "admin-host", nil, "host name the admin API accepts in the Host header besides loopback names and its own address (repeatable)")
+	f.StringVar(&o.traceSample, "trace-sample", "", "share of requests traced (0..1, a percentage, all or off; default off, all with --watch or --otlp-endpoint)")
+	f.StringArrayVar(&o.traceRedact, "trace-redact", nil, "header whose values traces never show, besides authorization, cookie and set-cookie (repeatable)")
+	f.IntVar(&o.traceMaxReqs, "trace-max-requests", trace.DefaultMaxRequests, "traces kept for the admin API and /ui")
+	f.StringVar(&o.traceMaxBytes, "trace-max-bytes", "32MiB", "memory the kept traces may use")
+	f.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "send traces as OpenTelemetry spans to this OTLP/HTTP endpoint (http://HOST:4318)")
 	o.fetch.add(cmd)
 	o.limits.register(f)
 	rootCmd.AddCommand(cmd)
@@ -244,6 +263,39 @@ func (o runOptions) source() (gateway.Source, []string, error) {
 	return gateway.SourceFunc(func() *config.Result { return flags.Build(opts) }), nil, nil
 }
 
+// traceOptions builds the gateway's tracing from the --trace-* flags and
+// --otlp-endpoint; stop flushes the spans not yet sent.
+func (o runOptions) traceOptions(ctx context.Context, dev bool) (gateway.TraceOptions, func(), error) {
+	t := gateway.TraceOptions{Dev: dev}
+	t.Store.MaxRequests, t.Store.Redact = o.traceMaxReqs, o.traceRedact
+	n, err := parseBytes(o.traceMaxBytes)
+	if err != nil {
+		return t, nil, fmt.Errorf("--trace-max-bytes: %w", err)
+	}
+	t.Store.MaxBytes = int64(n)
+	if o.traceSample != "" {
+		if t.SampleRate, err = gateway.ParseSampleRate(o.traceSample); err != nil {
+			return t, nil, fmt.Errorf("--trace-sample: %w", err)
+		}
+	}
+	if o.otlpEndpoint == "" {
+		return t, func() {}, nil
+	}
+	exp, err := otlp.New(ctx, o.otlpEndpoint, "wasmgate")
+	if err != nil {
+		return t, nil, fmt.Errorf("--otlp-endpoint: %w", err)
+	}
+	if o.traceSample == "" {
+		t.SampleRate = 1
+	}
+	t.Store.Export = exp.Export
+	return t, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = exp.Shutdown(sctx)
+	}, nil
+}
+
 // token returns the admin token from --admin-token or --admin-token-file.
 func (o runOptions) token() (string, error) {
 	if o.adminTokenFile == "" {
@@ -320,7 +372,12 @@ func runGateway(parent context.Context, o runOptions) error {
 		return err
 	}
 	src = withOverrides(src, overrides)
-	gw, err := gateway.New(ctx, gateway.Options{Logger: log, LogLevel: logLevel, Listen: o.listen, PoolSize: o.poolSize, PluginLogLevel: &plevel,
+	traceOpts, stopTrace, err := o.traceOptions(ctx, dev != nil)
+	if err != nil {
+		return err
+	}
+	defer stopTrace()
+	gw, err := gateway.New(ctx, gateway.Options{Logger: log, Trace: traceOpts, LogLevel: logLevel, Listen: o.listen, PoolSize: o.poolSize, PluginLogLevel: &plevel,
 		StartTimeout: offIfZero(o.startTimeout), CallTimeout: offIfZero(o.callTimeout),
 		PluginLogger: pluginLog, VMMemoryLimit: vmLimit, AccessLogFilterState: o.filterState,
 		AdminToken: token, AdminHosts: o.adminHosts, FetchTimeouts: o.fetch.timeouts(), ImageLimits: limits,

@@ -124,10 +124,14 @@ func TestRunWatchRebuildsOnSave(t *testing.T) {
 	dir := filepath.Join(work, "demo")
 	runEnv := append([]string{"GOPROXY=off", "GOFLAGS=-mod=mod -buildvcs=false",
 		"PATH=" + filepath.Dir(authGoTool()) + string(os.PathListSeparator) + os.Getenv("PATH")}, env...)
-	cmd, logs, url, _ := startRun(t, bin, runEnv, "--watch", dir, "--plugin-config", `{"mockEnable":true}`)
+	cmd, logs, url, admin := startRun(t, bin, runEnv, "--watch", dir, "--plugin-config", `{"mockEnable":true}`)
 	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM) }()
 	if code, b := body(t, url+"/"); code != 200 || b != "hello world" {
 		t.Fatalf("first version: %d %q", code, b)
+	}
+	// dev mode traces every request
+	if code, list := body(t, admin+"/trace"); code != 200 || !strings.Contains(list, `"path": "/"`) || !strings.Contains(list, `"sampleRate": 1`) {
+		t.Fatalf("dev mode did not trace the request: %d\n%s", code, list)
 	}
 	main := filepath.Join(dir, "main.go")
 	src, err := os.ReadFile(main)

@@ -103,6 +103,9 @@ func (p *PluginObserver) Callout(c *host.CalloutInfo) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c.Answered {
+		if r.done {
+			return
+		}
 		for i := len(r.Events) - 1; i >= 0; i-- {
 			e := &r.Events[i]
 			if e.Kind == KindCallout && e.Plugin == p.plugin && e.Callout.Token == c.Token && !e.Callout.Answered {

@@ -169,6 +169,8 @@ type Stats struct {
 	Rate     float64 `json:"sampleRate"`
 	MaxReqs  int     `json:"maxRequests"`
 	MaxBytes int64   `json:"maxBytes"`
+	// Subscribers counts open event streams (Subscribe).
+	Subscribers int `json:"subscribers"`
 }
 
 // Stats returns the store's counts.
@@ -176,7 +178,7 @@ func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Stats{Requests: len(s.ring) - s.head, Bytes: s.bytes, Evicted: s.evicted, Rate: s.SampleRate(),
-		MaxReqs: s.opts.MaxRequests, MaxBytes: s.opts.MaxBytes}
+		MaxReqs: s.opts.MaxRequests, MaxBytes: s.opts.MaxBytes, Subscribers: len(s.subs)}
 }
 
 // List returns the newest finished requests passing f, newest first, at

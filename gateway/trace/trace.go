@@ -238,7 +238,7 @@ func (r *Request) Routed(route, cluster string, again bool) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if again && route == r.Route && cluster == r.Cluster {
+	if r.done || (again && route == r.Route && cluster == r.Cluster) {
 		return
 	}
 	msg := "selected"
