@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wasmgate/wasmgate/gateway/trace"
 	"github.com/wasmgate/wasmgate/host"
 	"github.com/wasmgate/wasmgate/internal/attributes"
 )
@@ -114,7 +115,9 @@ func (x *exchange) run() (res *Result, err error) {
 	}
 	h := x.requestHeaders()
 	x.props.SetRequestHeaders(h)
+	tr := p.traces.Start(trace.Begin{RequestID: x.props.ID, Method: x.req.method(), Authority: headerOr(h, ":authority"), Path: x.req.Path})
 	x.st = p.hp.NewStream(host.StreamOptions{
+		Observer:   tr.Plugin(p.name),
 		Properties: x.props,
 		Events: func(ev host.Event) {
 			x.enqueue(func() { x.onEvent(ev) })
@@ -144,6 +147,8 @@ func (x *exchange) run() (res *Result, err error) {
 	err = x.wait()
 	x.st.Done()
 	x.collect()
+	tr.Finish(x.res.Status, x.res.Details, "", x.res.Reset)
+	x.res.Trace = tr
 	return x.res, err
 }
 
@@ -589,4 +594,9 @@ func (x *exchange) collect() {
 	}
 	x.res.RouteCacheCleared = x.st.RouteCacheCleared()
 	x.res.UpstreamOverrideHost = x.st.UpstreamOverrideHost()
+}
+
+func headerOr(h *host.HeaderMap, key string) string {
+	v, _ := h.Get(key)
+	return v
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmgate/wasmgate/gateway/trace"
 	"github.com/wasmgate/wasmgate/host"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
 )
@@ -35,6 +36,7 @@ type Plugin struct {
 	busy   int // requests handling something (not waiting)
 	reqSeq atomic.Uint64
 	closed atomic.Bool
+	traces *trace.Store // every request's trace, for Result.Trace
 	once   sync.Once
 }
 
@@ -110,7 +112,8 @@ func start(t testing.TB, dir, file string, opts []Option) (*Plugin, error) {
 		}
 		name = strings.TrimSuffix(filepath.Base(base), ".wasm")
 	}
-	p := &Plugin{set: s, name: name, file: file, clock: newManualClock(s.start), logs: &logStore{t: t}}
+	p := &Plugin{set: s, name: name, file: file, clock: newManualClock(s.start), logs: &logStore{t: t},
+		traces: trace.NewStore(trace.Options{MaxRequests: 64, MaxBytes: 8 << 20})}
 	p.quiet = sync.NewCond(&p.qmu)
 	p.callouts = newCallouts(s, p.clock)
 	logger := slog.New(&logHandler{store: p.logs})
@@ -185,13 +188,28 @@ func (p *Plugin) shutdown() {
 // has the whole response (or the stream was reset). A request the plugin
 // holds with nothing arriving for the pause timeout fails the test, which
 // is why Do must be called from the test's goroutine; use Send elsewhere.
+// When the test fails, the request's trace (every callback with its action,
+// the header and body changes, callouts, pauses, logs) is printed.
 func (p *Plugin) Do(t testing.TB, req *Request) *Result {
 	t.Helper()
 	res, err := p.Send(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	logTraceOnFailure(t, res)
 	return res
+}
+
+// logTraceOnFailure prints the request's trace when t has failed by its end.
+func logTraceOnFailure(t testing.TB, res *Result) {
+	if res.Trace == nil {
+		return
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("trace of %s %s:\n%s", res.Trace.Method, res.Trace.Path, res.TraceText())
+		}
+	})
 }
 
 // Send is Do returning an error instead of failing the test; it may be
@@ -245,6 +263,7 @@ func (c *Call) Wait(t testing.TB) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
+	logTraceOnFailure(t, res)
 	return res
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/wasmgate/wasmgate/gateway/trace"
 	"github.com/wasmgate/wasmgate/host"
 )
 
@@ -104,6 +105,19 @@ type Result struct {
 	// UpstreamOverrideHost is the address the plugin set with
 	// proxy_set_upstream_override_host (Higress), or "".
 	UpstreamOverrideHost string
+	// Trace is the request's trace, as the gateway records it: each
+	// callback with its action and duration, header and body changes,
+	// callouts, pauses and what resumed them, logs, properties and traps.
+	Trace *trace.Request
+}
+
+// TraceText renders Trace as `wasmgate trace -v` prints it.
+func (r *Result) TraceText() string {
+	if r.Trace == nil {
+		return ""
+	}
+	s := r.Trace.Summary()
+	return trace.Line(&s) + "\n" + trace.Timeline(r.Trace)
 }
 
 // Action returns the action of the first step of the given phase.
