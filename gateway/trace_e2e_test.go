@@ -244,3 +244,63 @@ func TestTraceRecordsLocalReplyAndTrap(t *testing.T) {
 		t.Fatalf("no fail-closed reply after the trap:\n%s", dumpTrace(tr))
 	}
 }
+
+// A pause a tick resumes names the tick; a callback stopped by the CPU
+// deadline carries the deadline's error.
+func TestTraceRecordsTickResumeAndDeadline(t *testing.T) {
+	wasm := testwasm.Build(t, "gateway/testdata/plugins/traced")
+	g := startGateway(t, staticConfig([]config.Plugin{filePlugin("trace-tick", wasm, "tick")}),
+		func(o *Options) { o.Trace.Dev = true })
+	if code, _, _ := get(t, g.url+"/anything/ticked"); code != 200 {
+		t.Fatalf("ticked: %d", code)
+	}
+	tr := lastTrace(t, g, "/anything/ticked")
+	i := findEvent(tr, 0, func(e *trace.Event) bool { return e.Kind == trace.KindPause && e.Plugin == "trace-tick" })
+	if i < 0 || tr.Events[i].ResumedBy != "proxy_on_tick" || tr.Events[i].DurUS <= 0 {
+		t.Fatalf("no pause resumed by the tick:\n%s", dumpTrace(tr))
+	}
+
+	s := startGateway(t, staticConfig([]config.Plugin{filePlugin("trace-spin", wasm, "spin")}),
+		func(o *Options) { o.Trace.Dev = true; o.CallTimeout = 200 * time.Millisecond })
+	if code, _, _ := get(t, s.url+"/anything/spin"); code != 503 {
+		t.Fatalf("spin: %d", code)
+	}
+	tr = lastTrace(t, s, "/anything/spin")
+	i = findEvent(tr, 0, func(e *trace.Event) bool { return e.Kind == trace.KindCallback && e.Error != "" })
+	if i < 0 || !strings.Contains(tr.Events[i].Error, "per-callback CPU deadline") || tr.Events[i].DurUS < 200000 {
+		t.Fatalf("no callback stopped by the deadline:\n%s", dumpTrace(tr))
+	}
+}
+
+// A plugin that changes the path makes the router choose again: the trace
+// shows both routes.
+func TestTraceRecordsRouteChosenAgain(t *testing.T) {
+	wasm := testwasm.Build(t, "gateway/testdata/plugins/traced")
+	src := SourceFunc(func() *config.Result {
+		return &config.Result{Config: &config.Config{
+			Source: "test",
+			Listeners: []config.Listener{{
+				Name: "test", Address: "127.0.0.1:0",
+				VirtualHosts: []config.VirtualHost{{Name: "all", Domains: []string{"*"}, Routes: []config.Route{
+					{Name: "rerouted", Match: config.PathMatch{Kind: config.PathPrefix, Value: "/anything/rerouted"}, Cluster: config.EchoClusterName},
+					{Name: "default", Match: config.PathMatch{Kind: config.PathPrefix, Value: "/"}, Cluster: config.EchoClusterName},
+				}}},
+				Plugins: []config.Plugin{filePlugin("trace-reroute", wasm, "reroute")},
+			}},
+			Clusters: []config.Cluster{{Name: config.EchoClusterName, Discovery: config.DiscoveryBuiltin, Builtin: config.BuiltinEcho}},
+		}}
+	})
+	g := startGateway(t, src, func(o *Options) { o.Trace.Dev = true })
+	if code, _, _ := get(t, g.url+"/anything/first"); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	tr := lastTrace(t, g, "/anything/first")
+	first := findEvent(tr, 0, func(e *trace.Event) bool { return e.Kind == trace.KindRoute && e.Name == "default" })
+	again := findEvent(tr, first+1, func(e *trace.Event) bool {
+		return e.Kind == trace.KindRoute && e.Name == "rerouted" && strings.Contains(e.Message, "again")
+	})
+	cb := findEvent(tr, 0, callbackOf("trace-reroute", "proxy_on_request_headers"))
+	if first < 0 || again < 0 || cb < first || cb > again || tr.Route != "rerouted" {
+		t.Fatalf("routes not both traced in order:\n%s", dumpTrace(tr))
+	}
+}

@@ -136,4 +136,14 @@ func TestUIShowsLiveListTimelineAndHeaderDiff(t *testing.T) {
 	if !strings.Contains(plugins, "trace-redis") || !strings.Contains(plugins, "loaded") {
 		t.Fatalf("plugin list:\n%s", plugins)
 	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(g.admin+"/ui/config")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`pre.config`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(cfg, `"outbound|6379||redis.static"`) || !strings.Contains(cfg, `"default/api-route"`) {
+		t.Fatalf("configuration page:\n%s", cfg)
+	}
 }

@@ -11,6 +11,10 @@
 //	body     buffers the request body and replaces it with its upper case
 //	final    answers /anything/reply with a local 418 and traps (panics)
 //	         on /anything/trap
+//	tick     holds every request until the next tick (every 20 ms), which
+//	         resumes it
+//	spin     loops forever in the request headers of /anything/spin
+//	reroute  changes the path to /anything/rerouted
 package main
 
 import (
@@ -38,9 +42,15 @@ type plugin struct {
 	mode string
 }
 
+// held are the streams waiting for the next tick (mode tick).
+var held []uint32
+
 func (p *plugin) OnPluginStart(int) types.OnPluginStartStatus {
 	cfg, _ := proxywasm.GetPluginConfiguration()
 	p.mode = strings.TrimSpace(string(cfg))
+	if p.mode == "tick" {
+		_ = proxywasm.SetTickPeriodMilliSeconds(20)
+	}
 	if p.mode == "redis" {
 		if err := proxywasm.RedisInit(redisCluster, "", "", 2000); err != nil {
 			proxywasm.LogCritical("redis init: " + err.Error())
@@ -50,11 +60,21 @@ func (p *plugin) OnPluginStart(int) types.OnPluginStartStatus {
 	return types.OnPluginStartStatusOK
 }
 
-func (p *plugin) NewHttpContext(uint32) types.HttpContext { return &stream{mode: p.mode} }
+func (p *plugin) OnTick() {
+	for _, id := range held {
+		if proxywasm.SetEffectiveContext(id) == nil {
+			_ = proxywasm.ResumeHttpRequest()
+		}
+	}
+	held = held[:0]
+}
+
+func (p *plugin) NewHttpContext(id uint32) types.HttpContext { return &stream{mode: p.mode, id: id} }
 
 type stream struct {
 	types.DefaultHttpContext
 	mode string
+	id   uint32
 }
 
 func (s *stream) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
@@ -99,6 +119,19 @@ func (s *stream) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
 			return types.ActionContinue
 		}
 		return types.HeaderStopAllIterationAndWatermark
+	case "reroute":
+		_ = proxywasm.ReplaceHttpRequestHeader(":path", "/anything/rerouted")
+	case "tick":
+		held = append(held, s.id)
+		return types.HeaderStopIteration
+	case "spin":
+		if path, _ := proxywasm.GetHttpRequestHeader(":path"); path == "/anything/spin" {
+			for n := 0; ; n++ {
+				if n < 0 {
+					break
+				}
+			}
+		}
 	case "body":
 		_ = proxywasm.RemoveHttpRequestHeader("content-length")
 	case "final":
