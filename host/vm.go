@@ -119,8 +119,12 @@ type vm struct {
 	mailbox []func()
 
 	// CPU deadline of top-level calls, checked by the engine's watchdog.
-	callStart atomic.Int64 // unix ns; 0 when idle
+	callStart atomic.Uint64 // generation of the running call; 0 when idle
 	callLimit atomic.Int64
+	callGen   uint64 // last generation handed out (owned by the VM lock)
+	// Watchdog-private: the call generation it last saw running and when.
+	wdGen  uint64
+	wdSeen int64
 	timedOut  atomic.Bool
 	intr      api.MutableGlobal // interrupt flag; set before the VM is watched
 }
@@ -327,12 +331,13 @@ func (v *vm) callTop(kind cbKind, id uint32, f api.Function, n int, timeout time
 	}
 	prevCB, prevCur, prevEff := v.cb, v.curID, v.effID
 	v.cb, v.curID, v.effID = kind, id, 0
+	var outer uint64
 	if timeout > 0 {
-		v.arm(timeout)
+		outer = v.arm(timeout)
 	}
 	err := f.CallWithStack(v.ctx, v.stack[:])
 	if timeout > 0 {
-		v.disarm()
+		v.callStart.Store(outer)
 	}
 	if len(v.fdBuf[0]) > 0 || len(v.fdBuf[1]) > 0 {
 		v.flushFD()
@@ -385,19 +390,37 @@ func (e *DeadlineError) Error() string {
 
 func (e *DeadlineError) Unwrap() error { return e.Err }
 
-// arm records the start of a top-level call; the engine's watchdog cancels
-// the VM's context when the call outlives d.
-func (v *vm) arm(d time.Duration) {
-	v.callLimit.Store(int64(d))
-	v.callStart.Store(time.Now().UnixNano())
+// arm marks the start of a top-level call with a new generation; the
+// engine's watchdog cancels the VM's context when the call outlives d. No
+// clock is read here: the watchdog times a call from the first tick that
+// sees its generation (see overdue), which keeps a call's fixed cost to two
+// atomic stores.
+// It returns the generation of the call it nests in (0 at top level),
+// which the caller stores back when its call returns.
+func (v *vm) arm(d time.Duration) (outer uint64) {
+	if v.callLimit.Load() != int64(d) {
+		v.callLimit.Store(int64(d))
+	}
+	outer = v.callStart.Load()
+	v.callGen++
+	v.callStart.Store(v.callGen)
+	return outer
 }
 
-func (v *vm) disarm() { v.callStart.Store(0) }
-
-// overdue reports whether a call has been running longer than its limit.
+// overdue reports whether the running call has been running longer than its
+// limit. Only the watchdog goroutine calls it, once per tick: a call first
+// seen at a tick is timed from that tick, so it is never stopped early and
+// at most one tick late beyond the tick granularity.
 func (v *vm) overdue(now int64) bool {
-	start := v.callStart.Load()
-	return start != 0 && now-start > v.callLimit.Load()
+	gen := v.callStart.Load()
+	if gen == 0 {
+		return false
+	}
+	if gen != v.wdGen {
+		v.wdGen, v.wdSeen = gen, now
+		return false
+	}
+	return now-v.wdSeen >= v.callLimit.Load()
 }
 
 // allocate calls the guest allocator. size must be > 0. Guest memory views

@@ -9,8 +9,8 @@ import (
 // VM whose current call has run too long: it sets the VM's interrupt flag,
 // which the instrumented module reads every few thousand loop iterations
 // (package host/internal/interrupt), so the guest traps with "unreachable"
-// and the call fails like a trap. A call costs a clock read and three
-// atomic stores; nothing runs per call besides them (wazero's own
+// and the call fails like a trap. A call costs two atomic stores
+// and no clock read (vm.arm); nothing runs per call besides them (wazero's own
 // close-on-context-done mode started a goroutine on every call into the
 // module, nested allocator calls included, and left native code at every
 // loop back-edge to check the module's closed flag).
@@ -28,12 +28,14 @@ func (e *Engine) watch(v *vm) {
 		if d <= 0 || (e.cfg.StartTimeout > 0 && e.cfg.StartTimeout < d) {
 			d = e.cfg.StartTimeout
 		}
-		interval := d / 4
+		// A call is timed from the first tick that sees it (vm.overdue), so
+		// it ends between d and d + 2 intervals after it started.
+		interval := d / 8
 		if interval < 5*time.Millisecond {
 			interval = 5 * time.Millisecond
 		}
-		if interval > 250*time.Millisecond {
-			interval = 250 * time.Millisecond
+		if interval > 125*time.Millisecond {
+			interval = 125 * time.Millisecond
 		}
 		go e.watchdog(interval, e.wdStop)
 	}
