@@ -194,6 +194,15 @@ func (v *vm) writeOut(ctx context.Context, m api.Module, data []byte, ptrPtr, si
 	if uint64(len(data)) > math.MaxInt32 {
 		return types.StatusInternalFailure
 	}
+	if v.fastPath {
+		if p, ok := v.suppliedBuffer(m, ptrPtr, sizePtr, len(data)); ok {
+			mem := m.Memory()
+			if !mem.Write(p, data) || !mem.WriteUint32Le(sizePtr, uint32(len(data))) {
+				return types.StatusInvalidMemoryAccess
+			}
+			return types.StatusOK
+		}
+	}
 	p, err := v.allocate(ctx, uint32(len(data)))
 	if err != nil {
 		panic(err) // the allocator trapped: the whole call traps
@@ -215,6 +224,15 @@ func (v *vm) writeOutString(ctx context.Context, m api.Module, data string, ptrP
 	}
 	if uint64(len(data)) > math.MaxInt32 {
 		return types.StatusInternalFailure
+	}
+	if v.fastPath {
+		if p, ok := v.suppliedBuffer(m, ptrPtr, sizePtr, len(data)); ok {
+			mem := m.Memory()
+			if !mem.WriteString(p, data) || !mem.WriteUint32Le(sizePtr, uint32(len(data))) {
+				return types.StatusInvalidMemoryAccess
+			}
+			return types.StatusOK
+		}
 	}
 	p, err := v.allocate(ctx, uint32(len(data)))
 	if err != nil {

@@ -58,6 +58,9 @@ type EngineConfig struct {
 	// MemoryLimitPages caps each VM's linear memory in 64 KiB pages
 	// (0: DefaultMemoryLimitPages).
 	MemoryLimitPages uint32
+	// NoFastPath hides the engine's fast-path extension (see
+	// FastPathProperty): modules see only the proxy-wasm ABI, as on Envoy.
+	NoFastPath bool
 }
 
 // Engine owns a wazero runtime, its compilation cache, the host modules

@@ -227,6 +227,10 @@ func (v *vm) property(path []string, key string) ([]byte, types.Status) {
 			return []byte(v.p.cfg.RootID), types.StatusOK
 		case "plugin_vm_id":
 			return []byte(v.p.cfg.VMID), types.StatusOK
+		case FastPathProperty:
+			if !v.e.cfg.NoFastPath {
+				return []byte(FastPathVersion), types.StatusOK
+			}
 		case "plugin_vm_memory":
 			var b [8]byte
 			binary.LittleEndian.PutUint64(b[:], v.memoryBytes())
@@ -266,6 +270,14 @@ func (v *vm) setProperty(key string, val []byte) types.Status {
 	s := v.target()
 	handled := false
 	switch key {
+	case FastPathProperty:
+		if !v.e.cfg.NoFastPath {
+			if string(val) != FastPathVersion {
+				return types.StatusBadArgument
+			}
+			v.fastPath = true
+			return types.StatusOK
+		}
 	case "wasm_need_rebuild":
 		if string(val) == "true" {
 			v.needRebuild = true

@@ -91,6 +91,9 @@ type vm struct {
 	tickGen    uint64
 	metrics    vmMetrics
 	rootDone   bool // on_done(root) returned false: waiting for proxy_done
+	// fastPath: the module turned the fast-path extension on (fastpath.go).
+	fastPath   bool
+	fastWrites uint64 // results written into a buffer the module supplied
 	// memSize is the linear memory size after the last call, readable
 	// from any goroutine (Plugin.MemoryBytes).
 	memSize atomic.Uint64
@@ -123,10 +126,10 @@ type vm struct {
 	callLimit atomic.Int64
 	callGen   uint64 // last generation handed out (owned by the VM lock)
 	// Watchdog-private: the call generation it last saw running and when.
-	wdGen  uint64
-	wdSeen int64
-	timedOut  atomic.Bool
-	intr      api.MutableGlobal // interrupt flag; set before the VM is watched
+	wdGen    uint64
+	wdSeen   int64
+	timedOut atomic.Bool
+	intr     api.MutableGlobal // interrupt flag; set before the VM is watched
 }
 
 type actionKind uint8

@@ -32,6 +32,7 @@ func enter() { allocations = allocations[:0] }
 //go:wasmexport proxy_on_vm_start
 func proxyOnVMStart(rootContextID uint32, vmConfigurationSize int32) types.OnVMStartStatus {
 	enter()
+	detectFastPath()
 	return vmstate.OnVMStart(rootContextID, vmConfigurationSize)
 }
 

@@ -555,7 +555,11 @@ func setHeaderMap(mt types.MapType, headers [][2]string) error {
 
 func getMapValue(mt types.MapType, key string) (string, error) {
 	var r retVals
+	r.supply()
 	st := abi.ProxyGetHeaderMapValue(uint32(mt), strPtr(key), uint32(len(key)), unsafe.Pointer(&r.p), &r.n)
+	if st == abi.StatusOK && r.supplied() {
+		return string(valueBuf[:r.n]), nil
+	}
 	p, n := r.p, r.n
 	b, err := buffer(st, p, n)
 	if err != nil {

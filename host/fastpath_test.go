@@ -1,0 +1,82 @@
+package host
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// The SDK's fast path (host/fastpath.go) is invisible to the plugin: the
+// same module, on an engine that announces the extension and on one that
+// does not (as Envoy and Higress do not), reads the same header values, of
+// every size around the SDK's buffer, and the host writes results into the
+// module's buffer only when the module turned the extension on.
+func TestFastPathSameResultsOnBothPaths(t *testing.T) {
+	wasm := goPlugin(t, "fastpath")
+	run := func(cfg EngineConfig) (*HeaderMap, uint64) {
+		e := newTestEngine(t, cfg)
+		m, err := e.Compile(context.Background(), wasm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.NewPlugin(context.Background(), m, PluginConfig{Name: "fastpath", PoolSize: 1, Configuration: []byte("{}"), Logger: newRecorder().logger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close(context.Background())
+		h := reqHeaders()
+		h.Add("x-in-short", "v1")
+		h.Add("x-in-empty", "")
+		h.Add("x-in-exact", strings.Repeat("e", 1024))
+		h.Add("x-in-long", strings.Repeat("l", 5000))
+		s := p.NewStream(StreamOptions{})
+		if r := s.RequestHeaders(h, true); r.Action != ActionContinue {
+			t.Fatalf("%+v", r)
+		}
+		writes := s.v.fastWrites
+		s.Done()
+		return h, writes
+	}
+	fast, fastWrites := run(EngineConfig{})
+	abi, abiWrites := run(EngineConfig{NoFastPath: true})
+	if got, _ := fast.Get("x-fast-path"); got != "true" {
+		t.Fatalf("fast path not taken: x-fast-path %q", got)
+	}
+	if got, _ := abi.Get("x-fast-path"); got != "false" {
+		t.Fatalf("fast path taken on a host without it: x-fast-path %q", got)
+	}
+	if fastWrites == 0 || abiWrites != 0 {
+		t.Fatalf("results written into the module's buffer: %d with the extension, %d without", fastWrites, abiWrites)
+	}
+	path, _ := fast.Get(":path")
+	want := map[string]string{
+		"x-out-short":   "v1|" + path,
+		"x-out-empty":   "|" + path,
+		"x-out-exact":   strings.Repeat("e", 1024) + "|" + path,
+		"x-out-long":    strings.Repeat("l", 5000) + "|" + path,
+		"x-out-missing": "error: error status returned by host: not found|" + path,
+	}
+	for k, w := range want {
+		f, _ := fast.Get(k)
+		a, _ := abi.Get(k)
+		if f != a {
+			t.Errorf("%s differs: %.40q with the extension, %.40q without", k, f, a)
+		}
+		if f != w {
+			t.Errorf("%s = %.60q, want %.60q", k, f, w)
+		}
+	}
+}
+
+// A module that does not turn the extension on gets the ABI's behaviour
+// even when it leaves a buffer address in the result slots.
+func TestFastPathOnlyWhenTurnedOn(t *testing.T) {
+	e := testEngine(t)
+	p := benchPlugin(t, e, "get1")
+	s := p.NewStream(StreamOptions{})
+	s.RequestHeaders(reqHeaders(), true)
+	if s.v.fastPath || s.v.fastWrites != 0 {
+		t.Fatalf("fast path on for a module that did not ask: %v, %d writes", s.v.fastPath, s.v.fastWrites)
+	}
+	s.Done()
+}
