@@ -73,7 +73,9 @@ type Engine struct {
 	clock   Clock
 	runtime wazero.Runtime
 	cache   wazero.CompilationCache
-	rc      wazero.RuntimeConfig
+	// rewrites keeps rewritten modules across restarts (rewritecache.go).
+	rewrites *rewriteCache
+	rc       wazero.RuntimeConfig
 
 	// fbRuntime runs modules that could not be instrumented with the
 	// interrupt flag, with wazero's close-on-context-done mode.
@@ -156,6 +158,7 @@ func NewEngine(ctx context.Context, cfg EngineConfig) (*Engine, error) {
 		}
 		e.cache = c
 		rc = rc.WithCompilationCache(c)
+		e.rewrites = newRewriteCache(dir)
 	}
 	e.rc = rc
 	e.runtime = wazero.NewRuntimeWithConfig(ctx, rc)
@@ -423,22 +426,42 @@ func (e *Engine) compile(ctx context.Context, wasm []byte, h [32]byte) (*Module,
 	if err := wasmbin.Check(wasm); err != nil {
 		return nil, fmt.Errorf("compile module: malformed: %w", err)
 	}
-	rt, interruptible := e.runtime, false
-	// Fewer data segments: less per-VM memory and a faster instantiation.
-	code, _ := datamerge.Merge(wasm)
+	rt := e.runtime
+	kind := "merged"
 	if e.deadlines() {
-		if inst, err := interrupt.Instrument(code, yieldPoints...); err == nil {
-			code, interruptible = inst, true
+		kind = "interrupt"
+	}
+	var cm wazero.CompiledModule
+	var err error
+	interruptible := false
+	if code, ok := e.rewrites.get(h, kind); ok {
+		if cm, err = rt.CompileModule(ctx, code); err == nil {
+			interruptible = e.deadlines()
 		} else {
-			e.log.Warn("module cannot carry the interrupt flag; its CPU deadline uses wazero's slower context checks", "error", err)
-			if rt, err = e.fallbackRuntime(ctx); err != nil {
-				return nil, err
-			}
+			cm = nil // a damaged entry: rewrite again
 		}
 	}
-	cm, err := rt.CompileModule(ctx, code)
-	if err != nil {
-		return nil, fmt.Errorf("compile module: %w", err)
+	if cm == nil {
+		// Fewer data segments: less per-VM memory and a faster instantiation.
+		code, _ := datamerge.Merge(wasm)
+		keep := true
+		if e.deadlines() {
+			if inst, err := interrupt.Instrument(code, yieldPoints...); err == nil {
+				code, interruptible = inst, true
+			} else {
+				e.log.Warn("module cannot carry the interrupt flag; its CPU deadline uses wazero's slower context checks", "error", err)
+				if rt, err = e.fallbackRuntime(ctx); err != nil {
+					return nil, err
+				}
+				keep = false
+			}
+		}
+		if cm, err = rt.CompileModule(ctx, code); err != nil {
+			return nil, fmt.Errorf("compile module: %w", err)
+		}
+		if keep {
+			e.rewrites.put(h, kind, code)
+		}
 	}
 	m := &Module{engine: e, rt: rt, compiled: cm, hash: h, size: len(wasm), exports: cm.ExportedFunctions(), interruptible: interruptible}
 	for name := range m.exports {

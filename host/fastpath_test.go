@@ -9,11 +9,12 @@ import (
 // The SDK's fast path (host/fastpath.go) is invisible to the plugin: the
 // same module, on an engine that announces the extension and on one that
 // does not (as Envoy and Higress do not), reads the same header values, of
-// every size around the SDK's buffer, and the host writes results into the
+// every size around the SDK's buffer, one by one, all at once and as a
+// property, and the host writes results into the
 // module's buffer only when the module turned the extension on.
 func TestFastPathSameResultsOnBothPaths(t *testing.T) {
 	wasm := goPlugin(t, "fastpath")
-	run := func(cfg EngineConfig) (*HeaderMap, uint64) {
+	run := func(cfg EngineConfig) (*HeaderMap, *HeaderMap, uint64) {
 		e := newTestEngine(t, cfg)
 		m, err := e.Compile(context.Background(), wasm)
 		if err != nil {
@@ -24,6 +25,15 @@ func TestFastPathSameResultsOnBothPaths(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer p.Close(context.Background())
+		// Headers small enough for all of them to pass through the
+		// module's buffer at once.
+		small := reqHeaders()
+		small.Add("x-in-short", "v1")
+		s0 := p.NewStream(StreamOptions{})
+		if r := s0.RequestHeaders(small, true); r.Action != ActionContinue {
+			t.Fatalf("%+v", r)
+		}
+		s0.Done()
 		h := reqHeaders()
 		h.Add("x-in-short", "v1")
 		h.Add("x-in-empty", "")
@@ -35,10 +45,16 @@ func TestFastPathSameResultsOnBothPaths(t *testing.T) {
 		}
 		writes := s.v.fastWrites
 		s.Done()
-		return h, writes
+		return h, small, writes
 	}
-	fast, fastWrites := run(EngineConfig{})
-	abi, abiWrites := run(EngineConfig{NoFastPath: true})
+	fast, fastSmall, fastWrites := run(EngineConfig{})
+	abi, abiSmall, abiWrites := run(EngineConfig{NoFastPath: true})
+	if a, b := dump(fastSmall), dump(abiSmall); strings.Replace(a, "x-fast-path: true", "x-fast-path: false", 1) != b {
+		t.Errorf("small headers differ:\n%s\nwith the extension,\n%s\nwithout", a, b)
+	}
+	if got, _ := fastSmall.Get("x-out-pair-x-in-short"); got != "v1" {
+		t.Errorf("x-out-pair-x-in-short = %q", got)
+	}
 	if got, _ := fast.Get("x-fast-path"); got != "true" {
 		t.Fatalf("fast path not taken: x-fast-path %q", got)
 	}
@@ -50,11 +66,22 @@ func TestFastPathSameResultsOnBothPaths(t *testing.T) {
 	}
 	path, _ := fast.Get(":path")
 	want := map[string]string{
-		"x-out-short":   "v1|" + path,
-		"x-out-empty":   "|" + path,
-		"x-out-exact":   strings.Repeat("e", 1024) + "|" + path,
-		"x-out-long":    strings.Repeat("l", 5000) + "|" + path,
-		"x-out-missing": "error: error status returned by host: not found|" + path,
+		"x-out-short":           "v1|" + path,
+		"x-out-empty":           "|" + path,
+		"x-out-exact":           strings.Repeat("e", 1024) + "|" + path,
+		"x-out-long":            strings.Repeat("l", 5000) + "|" + path,
+		"x-out-missing":         "error: error status returned by host: not found|" + path,
+		"x-out-plugin-name":     "fastpath",
+		"x-out-pair-x-in-exact": strings.Repeat("e", 1024),
+		"x-out-pair-:path":      path,
+	}
+	if fast.Len() != abi.Len() {
+		t.Errorf("%d headers with the extension, %d without", fast.Len(), abi.Len())
+	}
+	for i, f := range fast.Fields {
+		if i < abi.Len() && f != abi.Fields[i] && f.Key != "x-fast-path" {
+			t.Errorf("header %d: %.40q with the extension, %.40q without", i, f, abi.Fields[i])
+		}
 	}
 	for k, w := range want {
 		f, _ := fast.Get(k)
@@ -79,4 +106,12 @@ func TestFastPathOnlyWhenTurnedOn(t *testing.T) {
 		t.Fatalf("fast path on for a module that did not ask: %v, %d writes", s.v.fastPath, s.v.fastWrites)
 	}
 	s.Done()
+}
+
+func dump(h *HeaderMap) string {
+	var b strings.Builder
+	for _, f := range h.Fields {
+		b.WriteString(f.Key + ": " + f.Value + "\n")
+	}
+	return b.String()
 }

@@ -1,9 +1,11 @@
 package proxywasm
 
+import "github.com/wasmgate/wasmgate/sdk/internal/abi"
+
 // The engine's fast-path extension (version 1, described in the engine's
 // host/fastpath.go and docs/compatibility-host.md): when the host announces
 // it through the property wasmgate_fast_path, the SDK turns it on and hands
-// header getters a buffer of its own, so the host writes a value that fits
+// header, buffer and property getters a buffer of its own, so the host writes a value that fits
 // there instead of calling proxy_on_memory_allocate. On a host without the
 // extension (Envoy, Higress) the property is not found and every call keeps
 // to the ABI; the module is the same.
@@ -34,6 +36,16 @@ func (r *retVals) supply() {
 	if fastPath {
 		r.p, r.n = &valueBuf[0], uint32(len(valueBuf))
 	}
+}
+
+// result is buffer for a call made after supply: a result the host wrote
+// into valueBuf is copied out (one allocation, where the ABI's path makes
+// one too, behind a call from the host into the module).
+func (r *retVals) result(st abi.Status) ([]byte, error) {
+	if st == abi.StatusOK && r.supplied() {
+		return append([]byte(nil), valueBuf[:r.n]...), nil
+	}
+	return buffer(st, r.p, r.n)
 }
 
 // supplied reports whether the host wrote the result into valueBuf.

@@ -469,9 +469,9 @@ func GetProperty(path []string) ([]byte, error) {
 	}
 	p := abi.SerializePath(path)
 	var r retVals
+	r.supply()
 	st := abi.ProxyGetProperty(bytesPtr(p), uint32(len(p)), unsafe.Pointer(&r.p), &r.n)
-	ret, n := r.p, r.n
-	return buffer(st, ret, n)
+	return r.result(st)
 }
 
 // GetPropertyMap reads a map-valued property (such as request.headers) as pairs.
@@ -529,9 +529,9 @@ func getBuffer(bt types.BufferType, start, maxSize int) ([]byte, error) {
 		maxSize = math.MaxInt32
 	}
 	var r retVals
+	r.supply()
 	st := abi.ProxyGetBufferBytes(uint32(bt), uint32(start), uint32(maxSize), unsafe.Pointer(&r.p), &r.n)
-	p, n := r.p, r.n
-	return buffer(st, p, n)
+	return r.result(st)
 }
 
 func setBuffer(bt types.BufferType, start, size int, data []byte) error {
@@ -540,8 +540,9 @@ func setBuffer(bt types.BufferType, start, size int, data []byte) error {
 
 func getHeaderMap(mt types.MapType) ([][2]string, error) {
 	var r retVals
+	r.supply()
 	st := abi.ProxyGetHeaderMapPairs(uint32(mt), unsafe.Pointer(&r.p), &r.n)
-	b, err := buffer(st, r.p, r.n)
+	b, err := r.result(st)
 	if err != nil {
 		return nil, err
 	}

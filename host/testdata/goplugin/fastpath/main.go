@@ -30,6 +30,17 @@ func onRequestHeaders(ctx wrapper.HttpContext, _ struct{}) types.Action {
 		again, _ := proxywasm.GetHttpRequestHeader(":path")
 		_ = proxywasm.AddHttpRequestHeader("x-out-"+k[len("x-in-"):], v+"|"+again)
 	}
+	// Every header, read in one call before the x-out-* ones are added.
+	if all, err := proxywasm.GetHttpRequestHeaders(); err == nil {
+		for _, kv := range all {
+			_ = proxywasm.AddHttpRequestHeader("x-out-pair-"+kv[0], kv[1])
+		}
+	}
+	name, err := proxywasm.GetProperty([]string{"plugin_name"})
+	if err != nil {
+		name = []byte("error: " + err.Error())
+	}
+	_ = proxywasm.AddHttpRequestHeader("x-out-plugin-name", string(name))
 	_ = proxywasm.AddHttpRequestHeader("x-fast-path", strconv.FormatBool(proxywasm.HostFastPath()))
 	return types.HeaderContinue
 }
