@@ -305,3 +305,48 @@ func BenchmarkNonGoStream(b *testing.B) {
 		})
 	}
 }
+
+// heavyConfig is a rule set of about 4 MB for testdata/goplugin/heavy.
+func heavyConfig() []byte {
+	var b []byte
+	for i := 0; i < 40000; i++ {
+		b = strconv.AppendInt(append(b, "rule-"...), int64(i), 10)
+		b = append(b, '=')
+		for j := 0; j < 90; j++ {
+			b = append(b, byte('a'+(i+j)%26))
+		}
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// BenchmarkStartHeavyPlugin starts a plugin whose proxy_on_configure parses
+// a 4 MB rule set, with one VM and with a pool of GOMAXPROCS VMs, and
+// reports the Go heap each VM holds.
+func BenchmarkStartHeavyPlugin(b *testing.B) {
+	e := testEngine(b)
+	m, err := e.Compile(context.Background(), goPlugin(b, "heavy"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := heavyConfig()
+	for _, n := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run("pool-"+strconv.Itoa(n), func(b *testing.B) {
+			var ms0, ms1 runtime.MemStats
+			for i := 0; i < b.N; i++ {
+				runtime.GC()
+				runtime.ReadMemStats(&ms0)
+				p, err := e.NewPlugin(context.Background(), m, PluginConfig{Name: "heavy", PoolSize: n, Configuration: cfg, Logger: newRecorder().logger()})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				runtime.GC()
+				runtime.ReadMemStats(&ms1)
+				p.Close(context.Background())
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(ms1.HeapInuse+ms1.StackInuse-ms0.HeapInuse-ms0.StackInuse)/float64(n)/(1<<20), "go-heap-MiB/vm")
+		})
+	}
+}
