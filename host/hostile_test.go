@@ -161,8 +161,11 @@ func FuzzHostFunctions(f *testing.F) {
 		}
 		s.req.buf = []byte("request body")
 		s.req.headers = reqHeaders()
+		// Half the inputs run with the fast-path extension on, where the
+		// host reads a buffer address and capacity from the result slots.
+		v.fastPath = len(raw)%2 == 1
 		st := hf.fn(v, v.ctx, v.mod, stack)
-		v.cb, v.curID, v.callResp = cbNone, 0, nil
+		v.cb, v.curID, v.callResp, v.fastPath = cbNone, 0, nil, false
 		v.discardActions()
 		if st > types.StatusUnimplemented {
 			t.Fatalf("%s returned status %d", hf.name, st)
