@@ -290,6 +290,11 @@ func GrpcService(cluster string, authority string, initialMetadata [][2]string) 
 // GrpcStreamHandler is sdkproxywasm.GrpcStreamHandler.
 type GrpcStreamHandler = sdkproxywasm.GrpcStreamHandler
 
+// HostFastPath calls sdkproxywasm.HostFastPath.
+func HostFastPath() bool {
+	return sdkproxywasm.HostFastPath()
+}
+
 // InjectEncodedDataToFilterChain calls sdkproxywasm.InjectEncodedDataToFilterChain.
 func InjectEncodedDataToFilterChain(body []byte, endStream bool) error {
 	return sdkproxywasm.InjectEncodedDataToFilterChain(body, endStream)
