@@ -115,3 +115,40 @@ func dump(h *HeaderMap) string {
 	}
 	return b.String()
 }
+
+// The SDK's header setters allocate nothing in the guest, and a getter
+// allocates one string (the value), with the fast path and without.
+// Counted in the guest with runtime.MemStats.
+func TestSDKHeaderCallsAllocations(t *testing.T) {
+	wasm := goPlugin(t, "fastpath")
+	for _, cfg := range []EngineConfig{{}, {NoFastPath: true}} {
+		e := newTestEngine(t, cfg)
+		m, err := e.Compile(context.Background(), wasm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.NewPlugin(context.Background(), m, PluginConfig{Name: "fastpath", PoolSize: 1, Configuration: []byte("{}"), Logger: newRecorder().logger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := reqHeaders()
+		h.Add("x-count-allocs", "1")
+		s := p.NewStream(StreamOptions{})
+		if r := s.RequestHeaders(h, true); r.Action != ActionContinue {
+			t.Fatalf("%+v", r)
+		}
+		s.Done()
+		p.Close(context.Background())
+		set, _ := h.Get("x-allocs-set")
+		get, _ := h.Get("x-allocs-get")
+		// Without the fast path the allocator's list of live buffers also
+		// grows (once per VM, its capacity is kept across callbacks).
+		want := map[string]bool{"10": true}
+		if cfg.NoFastPath {
+			want = map[string]bool{"10": true, "11": true, "12": true, "13": true, "14": true}
+		}
+		if set != "0" || !want[get] {
+			t.Errorf("NoFastPath=%v: 30 adds, replaces and removes allocated %s times, 10 gets %s times (want 0 and 10)", cfg.NoFastPath, set, get)
+		}
+	}
+}

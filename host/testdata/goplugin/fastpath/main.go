@@ -6,6 +6,7 @@
 package main
 
 import (
+	"runtime"
 	"strconv"
 
 	"github.com/wasmgate/wasmgate/sdk/proxywasm"
@@ -20,6 +21,10 @@ func init() {
 }
 
 func onRequestHeaders(ctx wrapper.HttpContext, _ struct{}) types.Action {
+	if _, err := proxywasm.GetHttpRequestHeader("x-count-allocs"); err == nil {
+		countAllocs()
+		return types.HeaderContinue
+	}
 	for _, k := range []string{"x-in-short", "x-in-empty", "x-in-exact", "x-in-long", "x-in-missing"} {
 		v, err := proxywasm.GetHttpRequestHeader(k)
 		if err != nil {
@@ -43,4 +48,27 @@ func onRequestHeaders(ctx wrapper.HttpContext, _ struct{}) types.Action {
 	_ = proxywasm.AddHttpRequestHeader("x-out-plugin-name", string(name))
 	_ = proxywasm.AddHttpRequestHeader("x-fast-path", strconv.FormatBool(proxywasm.HostFastPath()))
 	return types.HeaderContinue
+}
+
+var keys = [...]string{"x-a-0", "x-a-1", "x-a-2", "x-a-3", "x-a-4", "x-a-5", "x-a-6", "x-a-7", "x-a-8", "x-a-9"}
+
+// countAllocs reports in headers how many heap allocations the guest made
+// for 10 adds, 10 replaces and 10 removes, and for 10 gets.
+func countAllocs() {
+	var m0, m1, m2 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for _, k := range keys {
+		_ = proxywasm.AddHttpRequestHeader(k, "value")
+		_ = proxywasm.ReplaceHttpRequestHeader(k, "other")
+	}
+	for _, k := range keys {
+		_ = proxywasm.RemoveHttpRequestHeader(k)
+	}
+	runtime.ReadMemStats(&m1)
+	for range keys {
+		_, _ = proxywasm.GetHttpRequestHeader(":path")
+	}
+	runtime.ReadMemStats(&m2)
+	_ = proxywasm.AddHttpRequestHeader("x-allocs-set", strconv.FormatUint(m1.Mallocs-m0.Mallocs, 10))
+	_ = proxywasm.AddHttpRequestHeader("x-allocs-get", strconv.FormatUint(m2.Mallocs-m1.Mallocs, 10))
 }
