@@ -168,6 +168,10 @@ type Plugin struct {
 	Namespace string
 	// FilterName is the Envoy HTTP filter's `name` ("" for other sources).
 	FilterName string
+	// Instance tells apart plugins of the same name in one Envoy chain, which Envoy accepts
+	// (HTTP filter and wasm plugin names need not be unique): 0 for the first, 2, 3, … for
+	// the later ones, which Key marks with "#2", "#3", ….
+	Instance int
 	// URL is the module location exactly as written (WasmPlugin `url`, Envoy filename or URI,
 	// --plugin path), for messages.
 	URL    string
@@ -212,12 +216,16 @@ type Plugin struct {
 }
 
 // Key identifies the plugin within a chain: "namespace/name", or just the name without a
-// namespace.
+// namespace, with "#N" for the Nth plugin of a name repeated in an Envoy chain.
 func (p *Plugin) Key() string {
-	if p.Namespace == "" {
-		return p.Name
+	k := p.Name
+	if p.Namespace != "" {
+		k = p.Namespace + "/" + p.Name
 	}
-	return p.Namespace + "/" + p.Name
+	if p.Instance > 1 {
+		k += "#" + strconv.Itoa(p.Instance)
+	}
+	return k
 }
 
 // LogName is the plugin name Envoy uses in log lines and stats, "namespace.name" for a

@@ -252,7 +252,7 @@ func (v *vm) target() *Stream {
 	if id == 0 {
 		id = v.curID
 	}
-	if id == v.rootID || id == 0 {
+	if id == 0 || v.root(id) != nil {
 		return nil
 	}
 	return v.streams[id]
@@ -286,7 +286,10 @@ func hGetLogLevel(v *vm, _ context.Context, m api.Module, s []uint64) types.Stat
 }
 
 func hSetTickPeriod(v *vm, _ context.Context, _ api.Module, s []uint64) types.Status {
-	v.setTick(time.Duration(uint32(s[0])) * time.Millisecond)
+	if v.rc == nil {
+		return types.StatusBadArgument // no root context yet (start functions)
+	}
+	v.setTick(v.rc, time.Duration(uint32(s[0]))*time.Millisecond)
 	return types.StatusOK
 }
 
@@ -419,7 +422,10 @@ func hRegisterQueue(v *vm, _ context.Context, m api.Module, s []uint64) types.St
 	if !ok {
 		return types.StatusInvalidMemoryAccess
 	}
-	tok := v.e.shared.register(v.p.cfg.VMID, name, v)
+	if v.rc == nil {
+		return types.StatusBadArgument // no root context yet (start functions)
+	}
+	tok := v.e.shared.register(v.p.cfg.VMID, name, v, v.rc.id)
 	if !writeU32(m, uint32(s[2]), tok) {
 		return types.StatusInvalidMemoryAccess
 	}
@@ -451,19 +457,19 @@ func hEnqueue(v *vm, _ context.Context, m api.Module, s []uint64) types.Status {
 		return types.StatusInvalidMemoryAccess
 	}
 	tok := uint32(s[0])
-	owner, st := v.e.shared.enqueue(tok, val)
+	owner, root, st := v.e.shared.enqueue(tok, val)
 	if st == types.StatusOK && owner != nil {
-		owner.post(func() { owner.deliverQueueReady(tok) })
+		owner.post(func() { owner.deliverQueueReady(tok, root) })
 	}
 	return st
 }
 
-func (v *vm) deliverQueueReady(tok uint32) {
-	if v.closed || v.failed.Load() || v.f.onQueueReady == nil {
+func (v *vm) deliverQueueReady(tok, root uint32) {
+	if v.closed || v.failed.Load() || v.f.onQueueReady == nil || v.root(root) == nil {
 		return
 	}
-	v.stack[0], v.stack[1] = uint64(v.rootID), uint64(tok)
-	_, _ = v.callTop(cbQueueReady, v.rootID, v.f.onQueueReady, 2, v.e.cfg.CallTimeout)
+	v.stack[0], v.stack[1] = uint64(root), uint64(tok)
+	_, _ = v.callTop(cbQueueReady, root, v.f.onQueueReady, 2, v.e.cfg.CallTimeout)
 }
 
 func hDequeue(v *vm, ctx context.Context, m api.Module, s []uint64) types.Status {
@@ -718,7 +724,7 @@ func (v *vm) buffer(bt uint32) ([]byte, *dirState, types.Status) {
 		}
 		return nil, nil, types.StatusNotFound
 	case types.BufferTypeVMConfiguration:
-		return v.p.cfg.VMConfiguration, nil, types.StatusOK
+		return v.g.vmConfig, nil, types.StatusOK
 	case types.BufferTypePluginConfiguration:
 		if v.cb == cbConfigure {
 			return v.configBuf, nil, types.StatusOK
@@ -972,23 +978,42 @@ func hGetMetric(v *vm, _ context.Context, m api.Module, s []uint64) types.Status
 
 func hSetEffectiveContext(v *vm, _ context.Context, _ api.Module, s []uint64) types.Status {
 	id := uint32(s[0])
-	if id != v.rootID {
+	if v.root(id) == nil {
 		if _, ok := v.streams[id]; !ok {
 			return types.StatusBadArgument
 		}
 	}
 	v.effID = id
+	v.bind(id)
 	return types.StatusOK
 }
 
 func hDone(v *vm, _ context.Context, _ api.Module, _ []uint64) types.Status {
-	if !v.rootDone {
+	rc := v.rc
+	if rc == nil || !rc.waitDone {
+		rc = nil
+		for _, r := range v.roots {
+			if r.waitDone {
+				rc = r
+				break
+			}
+		}
+	}
+	if rc == nil {
 		return types.StatusNotFound
 	}
-	v.rootDone = false
+	rc.waitDone = false
 	v.post(func() {
-		v.deleteRoot()
-		v.closeNow()
+		v.deleteRoot(rc)
+		v.forgetRoot(rc)
+		if v.closing {
+			for _, r := range v.roots {
+				if r.waitDone {
+					return
+				}
+			}
+			v.closeNow()
+		}
 	})
 	return types.StatusOK
 }

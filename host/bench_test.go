@@ -193,7 +193,7 @@ func BenchmarkInstantiateVM(b *testing.B) {
 	vms := make([]*vm, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		v, err := newVM(context.Background(), p, uint64(1000+i))
+		v, err := newVM(context.Background(), p.g, uint64(1000+i), []*Plugin{p})
 		if err != nil {
 			b.Fatal(err)
 		}

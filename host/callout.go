@@ -67,6 +67,7 @@ const (
 type pendingCall struct {
 	kind  callKind
 	timer Timer
+	root  *rootCtx // the caller's root context, which hears the answer
 	// obs is set when the stream that started the call is observed.
 	obs *observedCall
 }
@@ -90,8 +91,11 @@ func (v *vm) startCall(kind callKind, timeout time.Duration, start func(done fun
 	if v.nextToken == 0 {
 		v.nextToken = 4
 	}
+	if v.rc == nil {
+		return 0, types.StatusBadArgument // no root context yet (start functions)
+	}
 	tok := v.nextToken
-	c := &pendingCall{kind: kind}
+	c := &pendingCall{kind: kind, root: v.rc}
 	v.calls[tok] = c
 	done := func(r any) { v.post(func() { v.deliverCall(tok, r) }) }
 	if err := start(done); err != nil {
@@ -124,9 +128,10 @@ func (v *vm) deliverCall(tok uint32, r any) {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	if v.closed || v.failed.Load() {
+	if v.closed || v.failed.Load() || v.root(c.root.id) == nil {
 		return
 	}
+	root := c.root.id
 	switch c.kind {
 	case callHTTP:
 		resp, _ := r.(*CalloutResponse)
@@ -137,7 +142,7 @@ func (v *vm) deliverCall(tok uint32, r any) {
 		if c.obs != nil {
 			c.obs.answered(resp, nil, nil)
 		}
-		v.stack[0], v.stack[1] = uint64(v.rootID), uint64(tok)
+		v.stack[0], v.stack[1] = uint64(root), uint64(tok)
 		if resp.Reset {
 			v.status.code, v.status.msg = uint32(types.StatusBrokenConnection), "reset"
 			v.stack[2], v.stack[3], v.stack[4] = 0, 0, 0
@@ -148,7 +153,7 @@ func (v *vm) deliverCall(tok uint32, r any) {
 			v.callResp = resp
 		}
 		oc := c.obs.callbackStart(cbHTTPResponse, tok)
-		_, err := v.callTop(cbHTTPResponse, v.rootID, f, 5, v.e.cfg.CallTimeout)
+		_, err := v.callTop(cbHTTPResponse, root, f, 5, v.e.cfg.CallTimeout)
 		c.obs.callbackEnd(oc, err)
 		v.callResp = nil
 	case callRedis:
@@ -165,10 +170,10 @@ func (v *vm) deliverCall(tok uint32, r any) {
 			status = 1
 			res.reply = nil
 		}
-		v.stack[0], v.stack[1], v.stack[2], v.stack[3] = uint64(v.rootID), uint64(tok), status, uint64(len(res.reply))
+		v.stack[0], v.stack[1], v.stack[2], v.stack[3] = uint64(root), uint64(tok), status, uint64(len(res.reply))
 		v.redisResp = res.reply
 		oc := c.obs.callbackStart(cbRedisResponse, tok)
-		_, err := v.callTop(cbRedisResponse, v.rootID, f, 4, v.e.cfg.CallTimeout)
+		_, err := v.callTop(cbRedisResponse, root, f, 4, v.e.cfg.CallTimeout)
 		c.obs.callbackEnd(oc, err)
 		v.redisResp = nil
 	}

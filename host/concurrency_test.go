@@ -79,7 +79,7 @@ func TestConcurrentStreams(t *testing.T) {
 	if p.VMCount() != 2 {
 		t.Fatalf("VMCount %d", p.VMCount())
 	}
-	for _, v := range p.vms {
+	for _, v := range p.g.serving() {
 		if n := v.active.Load(); n != 0 {
 			t.Fatalf("vm %d has %d active streams", v.seq, n)
 		}

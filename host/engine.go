@@ -97,6 +97,7 @@ type Engine struct {
 	mu      sync.Mutex
 	modules map[[32]byte]*moduleEntry
 	plugins map[*Plugin]struct{}
+	groups  map[string]*vmGroup // VMs shared by plugins, by VM key
 	closed  bool
 }
 
@@ -134,6 +135,7 @@ func NewEngine(ctx context.Context, cfg EngineConfig) (*Engine, error) {
 		metrics: newMetricsRegistry(),
 		modules: map[[32]byte]*moduleEntry{},
 		plugins: map[*Plugin]struct{}{},
+		groups:  map[string]*vmGroup{},
 	}
 	// The CPU deadline does not use wazero's close-on-context-done mode,
 	// which starts a goroutine on every call into a module and leaves

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,8 +86,9 @@ type PluginConfig struct {
 	ReloadBackoff time.Duration
 }
 
-// Plugin is a configured plugin with its pool of VMs. Create streams with
-// NewStream. Safe for concurrent use.
+// Plugin is a configured plugin: a root context in each VM of the pool it
+// shares with the plugins of the same VM key (see NewPlugin). Create
+// streams with NewStream. Safe for concurrent use.
 type Plugin struct {
 	e     *Engine
 	mod   *Module
@@ -102,23 +102,25 @@ type Plugin struct {
 	// startTimeout is the deadline of each start-up call (0: none).
 	startTimeout time.Duration
 
-	mu          sync.Mutex
-	vms         []*vm // serving VMs
-	live        map[*vm]struct{}
-	seq         uint64
-	rr          int
-	closed      bool
-	failures    int
-	hadFailures atomic.Bool
-	memReplaced atomic.Uint64
-	pendingR    int // replacements scheduled
-	timers      map[Timer]struct{}
-	changed     chan struct{}
+	g *vmGroup
+	// active counts the plugin's streams not yet done; drained is closed
+	// when it reaches 0 after Close began.
+	active    atomic.Int32
+	closed    atomic.Bool
+	drained   chan struct{}
+	drainOnce sync.Once
 }
 
-// NewPlugin starts a plugin: it creates the VM pool, running each VM's
-// start functions, proxy_on_vm_start and proxy_on_configure. An error from
-// the first VM (such as ErrConfigureFailed) is returned.
+// NewPlugin starts a plugin. Plugins with the same module, VMID,
+// VMConfiguration and Env (and the same PoolSize, MemoryLimit and
+// ReloadBackoff) share their VMs, as filters with the same vm key share a
+// VM per worker in Envoy: each VM then holds one root context per plugin,
+// numbered 1, 2, … in the order the plugins were started, and global state
+// in the guest is common to them. The first plugin of a VM key creates the
+// pool, running each VM's start functions; every plugin gets
+// proxy_on_context_create, proxy_on_vm_start and proxy_on_configure on its
+// root context in every VM. An error from the first VM (such as
+// ErrConfigureFailed) is returned.
 func (e *Engine) NewPlugin(ctx context.Context, mod *Module, cfg PluginConfig) (*Plugin, error) {
 	if mod == nil || mod.engine != e {
 		return nil, fmt.Errorf("load plugin %s: module from another engine", cfg.Name)
@@ -141,10 +143,8 @@ func (e *Engine) NewPlugin(ctx context.Context, mod *Module, cfg PluginConfig) (
 		mod:      mod,
 		cfg:      cfg,
 		log:      log.With("plugin", cfg.Name, "root_id", cfg.RootID, "vm_id", cfg.VMID),
-		live:     map[*vm]struct{}{},
-		timers:   map[Timer]struct{}{},
 		logLimit: newLogLimiter(cfg.LogLimits),
-		changed:  make(chan struct{}),
+		drained:  make(chan struct{}),
 	}
 	wl := cfg.WasmLogger
 	if wl == nil {
@@ -179,35 +179,15 @@ func (e *Engine) NewPlugin(ctx context.Context, mod *Module, cfg PluginConfig) (
 	e.mu.Unlock()
 	e.shared.ref(cfg.VMID)
 
-	for i := 0; i < cfg.PoolSize; i++ {
-		v, err := p.newVM(ctx)
-		if err != nil {
-			p.Close(ctx)
-			return nil, fmt.Errorf("load plugin %s: %w", cfg.Name, err)
-		}
-		p.mu.Lock()
-		p.vms = append(p.vms, v)
-		p.mu.Unlock()
+	if err := e.join(ctx, p); err != nil {
+		p.closed.Store(true)
+		e.shared.unref(cfg.VMID)
+		e.mu.Lock()
+		delete(e.plugins, p)
+		e.mu.Unlock()
+		return nil, fmt.Errorf("load plugin %s: %w", cfg.Name, err)
 	}
 	return p, nil
-}
-
-func (p *Plugin) newVM(ctx context.Context) (*vm, error) {
-	p.mu.Lock()
-	p.seq++
-	seq := p.seq
-	p.mu.Unlock()
-	v, err := newVM(ctx, p, seq)
-	if err != nil {
-		return nil, err
-	}
-	v.lock()
-	v.serving = true
-	v.unlock()
-	p.mu.Lock()
-	p.live[v] = struct{}{}
-	p.mu.Unlock()
-	return v, nil
 }
 
 // Module returns the plugin's module.
@@ -225,18 +205,33 @@ func (p *Plugin) SetLogLevel(l types.LogLevel) { p.level.Store(int32(l)) }
 
 // VMCount returns the number of VMs currently serving new streams.
 func (p *Plugin) VMCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.vms)
+	p.g.mu.Lock()
+	defer p.g.mu.Unlock()
+	return len(p.g.vms)
+}
+
+// SharedWith returns the names of the other plugins whose root contexts
+// live in the same VMs, in the order they were started.
+func (p *Plugin) SharedWith() []string {
+	p.g.mu.Lock()
+	defer p.g.mu.Unlock()
+	var out []string
+	for _, m := range p.g.members {
+		if m != p {
+			out = append(out, m.cfg.Name)
+		}
+	}
+	return out
 }
 
 // MemoryBytes returns the linear memory of the plugin's serving VMs, summed,
-// as of each VM's last callback.
+// as of each VM's last callback (shared VMs count for each of their
+// plugins).
 func (p *Plugin) MemoryBytes() uint64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.g.mu.Lock()
+	defer p.g.mu.Unlock()
 	var n uint64
-	for _, v := range p.vms {
+	for _, v := range p.g.vms {
 		n += v.memSize.Load()
 	}
 	return n
@@ -246,30 +241,22 @@ func (p *Plugin) MemoryBytes() uint64 {
 // but the engine's).
 func (p *Plugin) MemoryLimit() uint64 { return p.cfg.MemoryLimit }
 
-// MemoryReplacements counts the VMs replaced for going over MemoryLimit.
-func (p *Plugin) MemoryReplacements() uint64 { return p.memReplaced.Load() }
-
-// checkMemory replaces v when it is over the plugin's memory limit.
-func (p *Plugin) checkMemory(v *vm, mem uint64) {
-	if lim := p.cfg.MemoryLimit; lim == 0 || mem <= lim || !v.serving || v.draining.Load() {
-		return
-	}
-	p.memReplaced.Add(1)
-	v.log.Warn("wasm VM over its memory limit: replacing it", "memory_bytes", mem, "limit_bytes", p.cfg.MemoryLimit)
-	p.scheduleRebuild(v)
-}
+// MemoryReplacements counts the plugin's VMs replaced for going over
+// MemoryLimit.
+func (p *Plugin) MemoryReplacements() uint64 { return p.g.memReplaced.Load() }
 
 // WaitVMs waits until n VMs serve new streams (after failures are healed)
 // or ctx is done.
 func (p *Plugin) WaitVMs(ctx context.Context, n int) error {
+	g := p.g
 	for {
-		p.mu.Lock()
-		if len(p.vms) >= n {
-			p.mu.Unlock()
+		g.mu.Lock()
+		if len(g.vms) >= n {
+			g.mu.Unlock()
 			return nil
 		}
-		ch := p.changed
-		p.mu.Unlock()
+		ch := g.changed
+		g.mu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():
@@ -278,216 +265,45 @@ func (p *Plugin) WaitVMs(ctx context.Context, n int) error {
 	}
 }
 
-func (p *Plugin) notifyLocked() {
-	close(p.changed)
-	p.changed = make(chan struct{})
-}
-
-// pick returns the serving VM with the fewest streams, or nil.
+// pick returns a VM for a new stream of the plugin, or nil.
 func (p *Plugin) pick() *vm {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed || len(p.vms) == 0 {
-		return nil
-	}
-	var best *vm
-	n := len(p.vms)
-	for i := 0; i < n; i++ {
-		v := p.vms[(p.rr+i)%n]
-		if v.failed.Load() || v.draining.Load() {
-			continue
-		}
-		if best == nil || v.active.Load() < best.active.Load() {
-			best = v
+	p.active.Add(1)
+	if !p.closed.Load() {
+		if v := p.g.pick(); v != nil {
+			return v
 		}
 	}
-	p.rr++
-	if best != nil {
-		best.active.Add(1)
-	}
-	return best
+	p.done()
+	return nil
 }
 
-// release is called when a stream pinned to v is done.
+func (p *Plugin) done() {
+	if p.active.Add(-1) == 0 && p.closed.Load() {
+		p.drainOnce.Do(func() { close(p.drained) })
+	}
+}
+
+// release is called when a stream of the plugin pinned to v is done.
 func (p *Plugin) release(v *vm, ok bool) {
-	left := v.active.Add(-1)
-	if ok && p.hadFailures.Load() {
-		p.mu.Lock()
-		p.failures = 0
-		p.hadFailures.Store(false)
-		p.mu.Unlock()
-	}
-	if left == 0 && v.draining.Load() {
-		v.lock()
-		v.closeLocked(true)
-		v.unlock()
-	}
+	p.g.release(v, ok)
+	p.done()
 }
 
-// vmClosed is called (with v's lock held) when a VM instance is closed.
-func (p *Plugin) vmClosed(v *vm) {
-	p.mu.Lock()
-	delete(p.live, v)
-	p.removeLocked(v)
-	p.notifyLocked()
-	p.mu.Unlock()
-}
-
-// onVMFailed is called with v's lock held, right after the failing call.
-func (p *Plugin) onVMFailed(v *vm) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.removeLocked(v)
-	if p.closed {
-		return
-	}
-	p.failures++
-	p.hadFailures.Store(true)
-	shift := p.failures - 1
-	if shift > 5 {
-		shift = 5
-	}
-	p.scheduleReplaceLocked(p.cfg.ReloadBackoff << shift)
-	p.notifyLocked()
-}
-
-// scheduleRebuild retires v gracefully (Higress wasm_need_rebuild): new
-// streams go to a fresh VM and v closes when its last stream is done.
-func (p *Plugin) scheduleRebuild(v *vm) {
-	if v.draining.Swap(true) {
-		return
-	}
-	p.mu.Lock()
-	p.removeLocked(v)
-	if !p.closed {
-		p.scheduleReplaceLocked(0)
-	}
-	p.notifyLocked()
-	p.mu.Unlock()
-	v.post(func() {
-		if v.active.Load() == 0 {
-			v.closeLocked(true)
-		}
-	})
-}
-
-func (p *Plugin) removeLocked(v *vm) {
-	for i, x := range p.vms {
-		if x == v {
-			p.vms = append(p.vms[:i], p.vms[i+1:]...)
-			return
-		}
-	}
-}
-
-func (p *Plugin) scheduleReplaceLocked(delay time.Duration) {
-	p.pendingR++
-	var t Timer
-	run := func() {
-		p.mu.Lock()
-		delete(p.timers, t)
-		closed := p.closed
-		p.mu.Unlock()
-		if closed {
-			p.mu.Lock()
-			p.pendingR--
-			p.notifyLocked()
-			p.mu.Unlock()
-			return
-		}
-		v, err := p.newVM(context.Background())
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.pendingR--
-		if err != nil {
-			p.log.Error("wasm VM replacement failed", "error", err)
-			if !p.closed {
-				p.failures++
-				shift := p.failures - 1
-				if shift > 5 {
-					shift = 5
-				}
-				p.scheduleReplaceLocked(p.cfg.ReloadBackoff << shift)
-			}
-			p.notifyLocked()
-			return
-		}
-		if p.closed {
-			go func() { v.lock(); v.closeLocked(true); v.unlock() }()
-			p.notifyLocked()
-			return
-		}
-		p.vms = append(p.vms, v)
-		p.log.Info("wasm VM replaced", "vm", v.seq)
-		p.notifyLocked()
-	}
-	if delay <= 0 {
-		go run()
-		return
-	}
-	t = p.e.clock.AfterFunc(delay, run)
-	p.timers[t] = struct{}{}
-}
-
-// Close stops the plugin. VMs without streams shut down now (proxy_on_done
-// and proxy_on_delete on the root context); VMs with streams shut down
-// when their last stream is done, or when ctx is done, whichever is first.
+// Close stops the plugin: new streams fail, and once the plugin's streams
+// are done (or ctx is), its root contexts shut down (proxy_on_done and
+// proxy_on_delete). The last plugin of a VM closes the VM.
 func (p *Plugin) Close(ctx context.Context) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	if p.closed.Swap(true) {
 		return
 	}
-	p.closed = true
-	for t := range p.timers {
-		if t.Stop() {
-			p.pendingR--
-		}
+	if p.active.Load() == 0 {
+		p.drainOnce.Do(func() { close(p.drained) })
 	}
-	p.timers = map[Timer]struct{}{}
-	vms := make([]*vm, 0, len(p.live))
-	for v := range p.live {
-		vms = append(vms, v)
+	select {
+	case <-p.drained:
+	case <-ctx.Done():
 	}
-	p.vms = nil
-	p.notifyLocked()
-	p.mu.Unlock()
-	sort.Slice(vms, func(i, j int) bool { return vms[i].seq < vms[j].seq })
-
-	for _, v := range vms {
-		v.draining.Store(true)
-		if v.active.Load() == 0 {
-			v.lock()
-			v.closeLocked(true)
-			v.unlock()
-		}
-	}
-	// Wait for streams to finish, replacements in flight and proxy_done.
-	for {
-		p.mu.Lock()
-		n, pending, ch := len(p.live), p.pendingR, p.changed
-		p.mu.Unlock()
-		if n == 0 && pending == 0 {
-			break
-		}
-		select {
-		case <-ch:
-			continue
-		case <-ctx.Done():
-		}
-		break
-	}
-	p.mu.Lock()
-	rest := make([]*vm, 0, len(p.live))
-	for v := range p.live {
-		rest = append(rest, v)
-	}
-	p.mu.Unlock()
-	for _, v := range rest {
-		v.lock()
-		v.closeNow()
-		v.unlock()
-	}
+	p.g.leave(ctx, p)
 	p.e.shared.unref(p.cfg.VMID)
 	p.e.mu.Lock()
 	delete(p.e.plugins, p)

@@ -30,7 +30,10 @@ type sharedQueue struct {
 	token uint32
 	key   queueKey
 	items [][]byte
-	owner *vm
+	// owner and ownerRoot are the VM and root context that hear of new
+	// items (proxy_on_queue_ready).
+	owner     *vm
+	ownerRoot uint32
 }
 
 func newSharedState() *sharedState {
@@ -95,7 +98,7 @@ func (s *sharedState) set(vmID, key string, value []byte, cas uint32) types.Stat
 
 // register returns the token of (vmID, name), creating the queue if needed,
 // and binds delivery to owner (the latest registrant wins).
-func (s *sharedState) register(vmID, name string, owner *vm) uint32 {
+func (s *sharedState) register(vmID, name string, owner *vm, root uint32) uint32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := queueKey{vmID, name}
@@ -109,7 +112,7 @@ func (s *sharedState) register(vmID, name string, owner *vm) uint32 {
 		s.queues[k] = q
 		s.byToken[q.token] = q
 	}
-	q.owner = owner
+	q.owner, q.ownerRoot = owner, root
 	return q.token
 }
 
@@ -136,15 +139,15 @@ func (s *sharedState) resolve(vmID, name string) (uint32, bool) {
 }
 
 // enqueue appends value and returns the VM to notify (nil if none).
-func (s *sharedState) enqueue(token uint32, value []byte) (*vm, types.Status) {
+func (s *sharedState) enqueue(token uint32, value []byte) (*vm, uint32, types.Status) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q, ok := s.byToken[token]
 	if !ok {
-		return nil, types.StatusNotFound
+		return nil, 0, types.StatusNotFound
 	}
 	q.items = append(q.items, value)
-	return q.owner, types.StatusOK
+	return q.owner, q.ownerRoot, types.StatusOK
 }
 
 func (s *sharedState) dequeue(token uint32) ([]byte, types.Status) {
@@ -161,6 +164,17 @@ func (s *sharedState) dequeue(token uint32) ([]byte, types.Status) {
 	q.items[0] = nil
 	q.items = q.items[1:]
 	return v, types.StatusOK
+}
+
+// dropRoot unbinds queues registered by a root context that is going away.
+func (s *sharedState) dropRoot(v *vm, root uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, q := range s.queues {
+		if q.owner == v && q.ownerRoot == root {
+			q.owner = nil
+		}
+	}
 }
 
 // dropOwner unbinds queues registered by a VM that is going away.

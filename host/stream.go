@@ -276,7 +276,7 @@ func (s *Stream) Pending() bool {
 	}
 	v.lock()
 	defer v.unlock()
-	return len(v.calls) > 0 || v.tickPeriod > 0 || v.e.shared.owns(v)
+	return len(v.calls) > 0 || v.ticking() || v.e.shared.owns(v)
 }
 
 // UpstreamOverrideHost returns the address the plugin set with
@@ -817,12 +817,16 @@ func (s *Stream) ensureCreated() bool {
 		return true
 	}
 	v := s.v
+	rc := v.rootOf(s.p)
+	if rc == nil {
+		return false // the plugin's root context is gone (closed)
+	}
 	v.nextID++
 	s.id = v.nextID
 	s.created = true
 	v.streams[s.id] = s
 	if f := v.f.onContextCreate; f != nil {
-		v.stack[0], v.stack[1] = uint64(s.id), uint64(v.rootID)
+		v.stack[0], v.stack[1] = uint64(s.id), uint64(rc.id)
 		if _, err := v.callTop(cbContextCreate, s.id, f, 2, v.e.cfg.CallTimeout); err != nil {
 			return false
 		}

@@ -59,10 +59,16 @@ func vmFrom(ctx context.Context) *vm {
 	return v
 }
 
-// vm is one module instance with its root context (id 1) and the streams
-// pinned to it. Every call into the instance holds mu.
+// vm is one module instance with a root context per plugin of its group
+// (ids 1, 2, …) and the streams pinned to it. Every call into the instance
+// holds mu.
 type vm struct {
+	g *vmGroup
+	// p and rc are the plugin and root context of the running call (of
+	// the effective context when the plugin switched to one).
 	p      *Plugin
+	rc     *rootCtx
+	roots  []*rootCtx
 	e      *Engine
 	seq    uint64
 	mod    api.Module
@@ -76,7 +82,7 @@ type vm struct {
 	allocStk  [1]uint64
 	mu        sync.Mutex
 	closed    bool
-	rootID    uint32
+	closing   bool // shutting down; closes once no root waits for proxy_done
 	nextID    uint32
 	streams   map[uint32]*Stream
 	nextToken uint32
@@ -86,11 +92,7 @@ type vm struct {
 		code uint32
 		msg  string
 	}
-	tickPeriod time.Duration
-	tickTimer  Timer
-	tickGen    uint64
-	metrics    vmMetrics
-	rootDone   bool // on_done(root) returned false: waiting for proxy_done
+	metrics vmMetrics
 	// fastPath: the module turned the fast-path extension on (fastpath.go).
 	fastPath   bool
 	fastWrites uint64 // results written into a buffer the module supplied
@@ -154,19 +156,18 @@ type action struct {
 // errVMClosed is returned for calls into a closed VM.
 var errVMClosed = errors.New("vm closed")
 
-// newVM instantiates the plugin's module, runs its start functions and
-// creates and configures the root context.
-func newVM(ctx context.Context, p *Plugin, seq uint64) (*vm, error) {
-	e := p.e
+// newVM instantiates the group's module, runs its start functions and
+// creates and configures a root context for each of members, in order.
+func newVM(ctx context.Context, g *vmGroup, seq uint64, members []*Plugin) (*vm, error) {
+	e := g.e
 	v := &vm{
-		p:         p,
+		g:         g,
+		p:         members[0],
 		e:         e,
 		seq:       seq,
-		rootID:    1,
-		nextID:    1,
 		streams:   map[uint32]*Stream{},
 		calls:     map[uint32]*pendingCall{},
-		log:       p.log.With("vm", seq),
+		log:       g.log.With("vm", seq),
 		nextToken: 0,
 	}
 	base, cancel := context.WithCancel(context.Background())
@@ -174,7 +175,7 @@ func newVM(ctx context.Context, p *Plugin, seq uint64) (*vm, error) {
 	v.cancel = cancel
 
 	e.instMu.Lock()
-	mod, err := p.mod.rt.InstantiateModule(v.ctx, p.mod.compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	mod, err := g.mod.rt.InstantiateModule(v.ctx, g.mod.compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	e.instMu.Unlock()
 	if err != nil {
 		v.dispose()
@@ -185,7 +186,7 @@ func newVM(ctx context.Context, p *Plugin, seq uint64) (*vm, error) {
 		// The interrupt flag lets the watchdog stop a call that loops
 		// (see host/internal/interrupt); without it (a module the
 		// instrumentation could not decode) wazero's context checks do.
-		if g, ok := mod.ExportedGlobal(interrupt.GlobalName).(api.MutableGlobal); ok && p.mod.interruptible {
+		if g, ok := mod.ExportedGlobal(interrupt.GlobalName).(api.MutableGlobal); ok && v.g.mod.interruptible {
 			v.intr = g
 		}
 		e.watch(v)
@@ -202,9 +203,11 @@ func newVM(ctx context.Context, p *Plugin, seq uint64) (*vm, error) {
 		v.dispose()
 		return nil, err
 	}
-	if err := v.startRoot(); err != nil {
-		v.dispose()
-		return nil, err
+	for _, p := range members {
+		if err := v.addRoot(p); err != nil {
+			v.dispose()
+			return nil, err
+		}
 	}
 	return v, nil
 }
@@ -212,7 +215,7 @@ func newVM(ctx context.Context, p *Plugin, seq uint64) (*vm, error) {
 func (v *vm) resolveExports() {
 	m := v.mod
 	get := func(name string) api.Function {
-		if _, ok := v.p.mod.exports[name]; !ok {
+		if _, ok := v.g.mod.exports[name]; !ok {
 			return nil
 		}
 		return m.ExportedFunction(name)
@@ -236,7 +239,7 @@ func (v *vm) resolveExports() {
 		onQueueReady:        get("proxy_on_queue_ready"),
 		onForeign:           get("proxy_on_foreign_function"),
 	}
-	if d, ok := v.p.mod.exports["proxy_on_request_headers"]; ok && len(d.ParamTypes()) == 2 {
+	if d, ok := v.g.mod.exports["proxy_on_request_headers"]; ok && len(d.ParamTypes()) == 2 {
 		v.f.headers2Params = true
 	}
 	// The spec's order: proxy_on_memory_allocate first, malloc as fallback.
@@ -249,7 +252,7 @@ func (v *vm) resolveExports() {
 
 // start runs _initialize (+ main(0,0) or __main_void) or else _start.
 func (v *vm) start() error {
-	ex := v.p.mod.exports
+	ex := v.g.mod.exports
 	call := func(name string, args ...uint64) error {
 		f := v.mod.ExportedFunction(name)
 		n := len(ex[name].ParamTypes())
@@ -259,7 +262,7 @@ func (v *vm) start() error {
 				v.stack[i] = args[i]
 			}
 		}
-		_, err := v.callTop(cbStart, 0, f, n, v.p.startTimeout)
+		_, err := v.callTop(cbStart, 0, f, n, v.g.startTimeout)
 		if err != nil {
 			return fmt.Errorf("start function %s: %w", name, err)
 		}
@@ -283,19 +286,77 @@ func (v *vm) start() error {
 	return nil
 }
 
-// startRoot creates the root context, then calls on_vm_start and
-// on_configure.
-func (v *vm) startRoot() error {
-	v.nextID = v.rootID
+// rootCtx is a plugin's root context in one VM.
+type rootCtx struct {
+	p  *Plugin
+	id uint32
+	// waitDone: proxy_on_done returned false; proxy_done deletes it.
+	waitDone   bool
+	tickPeriod time.Duration
+	tickTimer  Timer
+	tickGen    uint64
+}
+
+// root returns the root context with id, or nil.
+func (v *vm) root(id uint32) *rootCtx {
+	for _, rc := range v.roots {
+		if rc.id == id {
+			return rc
+		}
+	}
+	return nil
+}
+
+// rootOf returns p's root context in v, or nil.
+func (v *vm) rootOf(p *Plugin) *rootCtx {
+	for _, rc := range v.roots {
+		if rc.p == p {
+			return rc
+		}
+	}
+	return nil
+}
+
+// bind makes the context id's plugin and root context the current ones.
+func (v *vm) bind(id uint32) {
+	if rc := v.root(id); rc != nil {
+		v.p, v.rc = rc.p, rc
+		return
+	}
+	if s := v.streams[id]; s != nil {
+		v.p, v.rc = s.p, v.rootOf(s.p)
+	}
+}
+
+// addRoot creates p's root context (with the next context id) and calls
+// on_context_create, on_vm_start and on_configure on it, as cpp-host's
+// WasmBase::start and configure do for each plugin of a VM.
+func (v *vm) addRoot(p *Plugin) error {
+	if v.closed || v.failed.Load() {
+		return errVMClosed
+	}
+	v.nextID++
+	rc := &rootCtx{p: p, id: v.nextID}
+	v.roots = append(v.roots, rc)
+	err := v.startRoot(rc)
+	if err != nil && !v.failed.Load() {
+		v.forgetRoot(rc)
+	}
+	v.discardActions()
+	return err
+}
+
+func (v *vm) startRoot(rc *rootCtx) error {
+	p := rc.p
 	if f := v.f.onContextCreate; f != nil {
-		v.stack[0], v.stack[1] = uint64(v.rootID), 0
-		if _, err := v.callTop(cbContextCreate, v.rootID, f, 2, v.p.startTimeout); err != nil {
+		v.stack[0], v.stack[1] = uint64(rc.id), 0
+		if _, err := v.callTop(cbContextCreate, rc.id, f, 2, p.startTimeout); err != nil {
 			return fmt.Errorf("proxy_on_context_create(root): %w", err)
 		}
 	}
 	if f := v.f.onVMStart; f != nil {
-		v.stack[0], v.stack[1] = uint64(v.rootID), uint64(len(v.p.cfg.VMConfiguration))
-		r, err := v.callTop(cbVMStart, v.rootID, f, 2, v.p.startTimeout)
+		v.stack[0], v.stack[1] = uint64(rc.id), uint64(len(v.g.vmConfig))
+		r, err := v.callTop(cbVMStart, rc.id, f, 2, p.startTimeout)
 		if err != nil {
 			return fmt.Errorf("proxy_on_vm_start: %w", err)
 		}
@@ -304,9 +365,9 @@ func (v *vm) startRoot() error {
 		}
 	}
 	if f := v.f.onConfigure; f != nil {
-		v.configBuf = v.p.cfg.Configuration
-		v.stack[0], v.stack[1] = uint64(v.rootID), uint64(len(v.p.cfg.Configuration))
-		r, err := v.callTop(cbConfigure, v.rootID, f, 2, v.p.startTimeout)
+		v.configBuf = p.cfg.Configuration
+		v.stack[0], v.stack[1] = uint64(rc.id), uint64(len(p.cfg.Configuration))
+		r, err := v.callTop(cbConfigure, rc.id, f, 2, p.startTimeout)
 		v.configBuf = nil
 		if err != nil {
 			return fmt.Errorf("proxy_on_configure: %w", err)
@@ -315,8 +376,66 @@ func (v *vm) startRoot() error {
 			return ErrConfigureFailed
 		}
 	}
-	v.discardActions()
 	return nil
+}
+
+// dropRoot removes p's root context without calling the plugin (its start
+// failed elsewhere).
+func (v *vm) dropRoot(p *Plugin) {
+	if rc := v.rootOf(p); rc != nil {
+		v.forgetRoot(rc)
+	}
+}
+
+// forgetRoot removes rc: its ticks and queue deliveries stop.
+func (v *vm) forgetRoot(rc *rootCtx) {
+	for i, x := range v.roots {
+		if x == rc {
+			v.roots = append(v.roots[:i:i], v.roots[i+1:]...)
+			break
+		}
+	}
+	if rc.tickTimer != nil {
+		rc.tickTimer.Stop()
+		rc.tickTimer = nil
+	}
+	rc.tickGen++
+	rc.tickPeriod = 0
+	v.e.shared.dropRoot(v, rc.id)
+	if v.rc == rc {
+		v.rc = nil
+	}
+}
+
+// removeRoot shuts p's root context down: proxy_on_done, then
+// proxy_on_delete unless on_done returned false (then proxy_done does).
+func (v *vm) removeRoot(p *Plugin) {
+	rc := v.rootOf(p)
+	if rc == nil {
+		return
+	}
+	if v.closed || v.failed.Load() {
+		v.forgetRoot(rc)
+		return
+	}
+	if v.shutdownRoot(rc) {
+		v.forgetRoot(rc)
+	}
+}
+
+// shutdownRoot calls proxy_on_done and, when it returns true, proxy_on_delete;
+// it reports whether the root context is gone.
+func (v *vm) shutdownRoot(rc *rootCtx) bool {
+	if f := v.f.onDone; f != nil && !v.failed.Load() {
+		v.stack[0] = uint64(rc.id)
+		r, err := v.callTop(cbDone, rc.id, f, 1, v.e.cfg.CallTimeout)
+		if err == nil && uint32(r) == 0 {
+			rc.waitDone = true
+			return false
+		}
+	}
+	v.deleteRoot(rc)
+	return true
 }
 
 // ErrVMStartFailed: proxy_on_vm_start returned false.
@@ -332,9 +451,12 @@ func (v *vm) callTop(kind cbKind, id uint32, f api.Function, n int, timeout time
 	if v.closed || v.failed.Load() {
 		return 0, errVMClosed
 	}
-	prevCB, prevCur, prevEff := v.cb, v.curID, v.effID
+	prevCB, prevCur, prevEff, prevP, prevRC := v.cb, v.curID, v.effID, v.p, v.rc
 	v.cb, v.curID, v.effID = kind, id, 0
 	var outer uint64
+	if id != 0 {
+		v.bind(id)
+	}
 	if timeout > 0 {
 		outer = v.arm(timeout)
 	}
@@ -346,12 +468,14 @@ func (v *vm) callTop(kind cbKind, id uint32, f api.Function, n int, timeout time
 		v.flushFD()
 	}
 	v.cb, v.curID, v.effID = prevCB, prevCur, prevEff
+	callP := v.p
+	v.p, v.rc = prevP, prevRC
 	if err != nil {
 		fn := funcName(f)
 		if v.timedOut.Load() {
 			err = &DeadlineError{Function: fn, Limit: timeout, Start: kind <= cbConfigure, Err: err}
 		}
-		v.fail(fn, id, err)
+		v.fail(fn, id, callP, err)
 		return 0, err
 	}
 	r := v.stack[0]
@@ -363,9 +487,9 @@ func (v *vm) callTop(kind cbKind, id uint32, f api.Function, n int, timeout time
 	if v.needRebuild {
 		v.needRebuild = false
 		v.log.Info("wasm VM rebuild requested by the plugin")
-		v.p.scheduleRebuild(v)
+		v.g.scheduleRebuild(v)
 	}
-	v.p.checkMemory(v, mem)
+	v.g.checkMemory(v, mem)
 	return r, nil
 }
 
@@ -437,15 +561,15 @@ func (v *vm) allocate(ctx context.Context, size uint32) (uint32, error) {
 }
 
 // fail marks the VM failed after a trap or a deadline.
-func (v *vm) fail(fn string, failedID uint32, err error) {
+func (v *vm) fail(fn string, failedID uint32, p *Plugin, err error) {
 	if v.failed.Load() {
 		return
 	}
 	v.failErr = err
 	v.failed.Store(true)
-	v.log.Error("wasm VM failed", "function", fn, "error", err)
+	v.log.Error("wasm VM failed", "plugin", p.cfg.Name, "root_id", p.cfg.RootID, "function", fn, "error", err)
 	if v.serving {
-		v.p.onVMFailed(v)
+		v.g.onVMFailed(v)
 	}
 	// Streams paused on this VM hear about it after the current call; the
 	// stream whose own call failed gets the policy as its result.
@@ -549,34 +673,37 @@ func (v *vm) dispose() {
 	v.cancel()
 }
 
-// closeLocked shuts the root context down (on_done / on_delete) when the
-// VM is healthy, then closes the instance.
+// closeLocked shuts the root contexts down (on_done / on_delete, in the
+// order they were created) when the VM is healthy, then closes the
+// instance; a root context whose on_done returned false keeps the VM open
+// until its proxy_done.
 func (v *vm) closeLocked(graceful bool) {
 	if v.closed {
 		return
 	}
+	v.closing = true
 	if graceful && !v.failed.Load() {
-		if f := v.f.onDone; f != nil {
-			v.stack[0] = uint64(v.rootID)
-			r, err := v.callTop(cbDone, v.rootID, f, 1, v.e.cfg.CallTimeout)
-			if err == nil && uint32(r) == 0 {
-				v.rootDone = true
+		for _, rc := range append([]*rootCtx(nil), v.roots...) {
+			if rc.waitDone {
+				continue
+			}
+			if v.shutdownRoot(rc) {
+				v.forgetRoot(rc)
 			}
 		}
-		if !v.rootDone {
-			v.deleteRoot()
+		for _, rc := range v.roots {
+			if rc.waitDone && !v.failed.Load() {
+				return // waiting for proxy_done; closeNow follows
+			}
 		}
-	}
-	if v.rootDone {
-		return // waiting for proxy_done; closeNow follows
 	}
 	v.closeNow()
 }
 
-func (v *vm) deleteRoot() {
+func (v *vm) deleteRoot(rc *rootCtx) {
 	if f := v.f.onDelete; f != nil && !v.failed.Load() && !v.closed {
-		v.stack[0] = uint64(v.rootID)
-		_, _ = v.callTop(cbDelete, v.rootID, f, 1, v.e.cfg.CallTimeout)
+		v.stack[0] = uint64(rc.id)
+		_, _ = v.callTop(cbDelete, rc.id, f, 1, v.e.cfg.CallTimeout)
 	}
 }
 
@@ -585,10 +712,12 @@ func (v *vm) closeNow() {
 		return
 	}
 	v.closed = true
-	if v.tickTimer != nil {
-		v.tickTimer.Stop()
+	for _, rc := range v.roots {
+		if rc.tickTimer != nil {
+			rc.tickTimer.Stop()
+		}
+		rc.tickGen++
 	}
-	v.tickGen++
 	v.e.shared.dropOwner(v)
 	for _, c := range v.calls {
 		if c.timer != nil {
@@ -600,7 +729,7 @@ func (v *vm) closeNow() {
 	v.e.unwatch(v)
 	_ = v.mod.Close(context.Background())
 	v.cancel()
-	v.p.vmClosed(v)
+	v.g.vmClosed(v)
 }
 
 // memoryBytes returns the size of the VM's linear memory.
@@ -619,70 +748,78 @@ func (v *vm) ProcExit(code uint32) {
 	v.log.Debug("wasi proc_exit called", "code", code)
 }
 
-func (v *vm) Environ() []string { return v.p.env }
+func (v *vm) Environ() []string { return v.g.env }
 func (v *vm) Walltime() int64   { return v.e.clock.Now().UnixNano() }
 func (v *vm) Nanotime() int64   { return v.e.clock.Nanotime() }
 
-// setTick (re)arms the root context's tick timer; 0 disables it.
-func (v *vm) setTick(period time.Duration) {
-	v.tickPeriod = period
-	if v.tickTimer != nil {
-		v.tickTimer.Stop()
-		v.tickTimer = nil
+// setTick (re)arms a root context's tick timer; 0 disables it.
+func (v *vm) setTick(rc *rootCtx, period time.Duration) {
+	rc.tickPeriod = period
+	if rc.tickTimer != nil {
+		rc.tickTimer.Stop()
+		rc.tickTimer = nil
 	}
-	v.tickGen++
+	rc.tickGen++
 	if period <= 0 || v.f.onTick == nil {
 		return
 	}
-	gen := v.tickGen
-	v.tickTimer = v.e.clock.AfterFunc(period, func() {
-		v.post(func() { v.runTick(gen) })
+	gen := rc.tickGen
+	rc.tickTimer = v.e.clock.AfterFunc(period, func() {
+		v.post(func() { v.runTick(rc, gen) })
 	})
 }
 
-// TickPeriod returns the tick period the plugin set (the first VM's; 0:
+// ticking reports whether a root context of v set a tick period.
+func (v *vm) ticking() bool {
+	for _, rc := range v.roots {
+		if rc.tickPeriod > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// TickPeriod returns the tick period the plugin set (in its first VM; 0:
 // none).
 func (p *Plugin) TickPeriod() time.Duration {
-	p.mu.Lock()
-	vms := append([]*vm(nil), p.vms...)
-	p.mu.Unlock()
-	for _, v := range vms {
+	for _, v := range p.g.serving() {
 		v.lock()
-		d := v.tickPeriod
+		var d time.Duration
+		if rc := v.rootOf(p); rc != nil {
+			d = rc.tickPeriod
+		}
 		v.unlock()
 		return d
 	}
 	return 0
 }
 
-// TickNow runs proxy_on_tick on every VM that set a tick period, now, and
-// returns when they ran: for embedders that drive time themselves (a
-// Clock whose timers they fire by hand).
+// TickNow runs proxy_on_tick on the plugin's root context in every VM
+// where it set a tick period, now, and returns when they ran: for
+// embedders that drive time themselves (a Clock whose timers they fire by
+// hand).
 func (p *Plugin) TickNow() {
-	p.mu.Lock()
-	vms := append([]*vm(nil), p.vms...)
-	p.mu.Unlock()
-	for _, v := range vms {
+	for _, v := range p.g.serving() {
 		v.lock()
-		if v.tickPeriod > 0 {
-			v.runTick(v.tickGen)
+		if rc := v.rootOf(p); rc != nil && rc.tickPeriod > 0 {
+			v.runTick(rc, rc.tickGen)
 			v.dispatchActions(nil)
 		}
 		v.unlock()
 	}
 }
 
-func (v *vm) runTick(gen uint64) {
-	if gen != v.tickGen || v.closed || v.failed.Load() {
+func (v *vm) runTick(rc *rootCtx, gen uint64) {
+	if gen != rc.tickGen || v.closed || v.failed.Load() {
 		return
 	}
-	v.stack[0] = uint64(v.rootID)
-	if _, err := v.callTop(cbTick, v.rootID, v.f.onTick, 1, v.e.cfg.CallTimeout); err != nil {
+	v.stack[0] = uint64(rc.id)
+	if _, err := v.callTop(cbTick, rc.id, v.f.onTick, 1, v.e.cfg.CallTimeout); err != nil {
 		return
 	}
 	// The plugin may have changed the period during the tick.
-	if gen == v.tickGen {
-		v.setTick(v.tickPeriod)
+	if gen == rc.tickGen {
+		v.setTick(rc, rc.tickPeriod)
 	}
 }
 

@@ -2,6 +2,7 @@ package envoy
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -297,5 +298,48 @@ static_resources:
 	r := res.Config.Listeners[0].VirtualHosts[0].Routes[0]
 	if r.DirectResponse == nil || r.DirectResponse.Status != 204 {
 		t.Errorf("route = %+v", r)
+	}
+}
+
+// Envoy accepts HTTP filters and wasm plugins of the same name in one chain: both load, told
+// apart by Key ("name", "name#2"), each with the name it was given.
+func TestRepeatedPluginNames(t *testing.T) {
+	wasmFilter := func(cfg string) string {
+		return `
+                  - name: envoy.filters.http.wasm
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+                      config:
+                        configuration: {"@type": type.googleapis.com/google.protobuf.StringValue, value: '` + cfg + `'}
+                        vm_config: {vm_id: shared, code: {local: {inline_string: "x"}}}`
+	}
+	text := `
+static_resources:
+  listeners:
+    - name: main
+      address: {socket_address: {address: 127.0.0.1, port_value: 8080}}
+      filter_chains:
+        - filters:
+            - name: hcm
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: in
+                route_config:
+                  virtual_hosts: [{name: all, domains: ["*"], routes: [{match: {prefix: "/"}, direct_response: {status: 200}}]}]
+                http_filters:` + wasmFilter("one") + wasmFilter("two") + `
+                  - name: envoy.filters.http.router
+`
+	path := filepath.Join(t.TempDir(), "envoy.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := LoadFile(path)
+	if len(res.Problems) != 0 {
+		t.Fatalf("problems: %v", res.Problems)
+	}
+	ps := res.Config.Listeners[0].Plugins
+	if len(ps) != 2 || ps[0].Key() != "envoy.filters.http.wasm" || ps[1].Key() != "envoy.filters.http.wasm#2" ||
+		ps[1].Name != "envoy.filters.http.wasm" || string(ps[1].Configuration) != "two" {
+		t.Fatalf("plugins: %+v", ps)
 	}
 }

@@ -130,6 +130,7 @@ func (p *parser) hcm(h *hcmv3.HttpConnectionManager, path fieldPath, ln *config.
 	ln.HTTP = settings
 	p.hcmOptions(h, ln)
 	router := false
+	names := map[string]int{} // plugins by name, which Envoy lets repeat
 	for i, f := range h.GetHttpFilters() {
 		fpath := path.key("http_filters").idx(i)
 		if router {
@@ -156,6 +157,9 @@ func (p *parser) hcm(h *hcmv3.HttpConnectionManager, path fieldPath, ln *config.
 		switch m := u.msg.(type) {
 		case *wasmfilterv3.Wasm:
 			if pl, ok := p.wasmPlugin(f.GetName(), m, fpath, u.body); ok {
+				if names[pl.Name]++; names[pl.Name] > 1 {
+					pl.Instance = names[pl.Name]
+				}
 				ln.Plugins = append(ln.Plugins, pl)
 			}
 		case *routerv3.Router:

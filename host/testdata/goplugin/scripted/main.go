@@ -2,6 +2,8 @@
 
 // Command scripted is a raw proxy-wasm plugin (no SDK) for the host
 // engine's conformance tests. Its plugin configuration is a JSON script:
+// (one per root context, so plugins sharing the VM keep their own; the VM
+// configuration can hold a script too, the base of every root's):
 // for each callback, a list of operations. Every operation calls host
 // functions and logs what they returned, so a test can drive any ABI
 // function from Go and assert on the log.
@@ -71,7 +73,9 @@ type Op struct {
 type Script map[string][]Op
 
 var (
-	script      Script
+	vmScript    Script
+	scripts     = map[uint32]Script{} // by root context
+	parents     = map[uint32]uint32{} // stream context → root context
 	allocs      [][]byte
 	curCtx      uint32
 	callers     = map[uint32]uint32{}
@@ -133,6 +137,14 @@ func enter(hook string, ctx uint32, a, b uint32) {
 
 func run(hook string, def int64) uint32 {
 	ret := def
+	root := curCtx
+	if r, ok := parents[curCtx]; ok {
+		root = r
+	}
+	script, ok := scripts[root]
+	if !ok {
+		script = vmScript
+	}
 	for _, op := range script[hook] {
 		if op.EOS != nil && *op.EOS != argEOS {
 			continue
@@ -164,7 +176,7 @@ func onVMStart(ctx, size uint32) uint32 {
 	if size > 0 {
 		var s Script
 		if err := json.Unmarshal(readBuffer(6, size), &s); err == nil {
-			script = s
+			vmScript = s
 		}
 	}
 	return run("vm_start", 1)
@@ -179,12 +191,14 @@ func onConfigure(ctx, size uint32) uint32 {
 			logf("bad script: %v", err)
 			return 0
 		}
-		for k, v := range s {
-			if script == nil {
-				script = Script{}
-			}
+		script := Script{}
+		for k, v := range vmScript {
 			script[k] = v
 		}
+		for k, v := range s {
+			script[k] = v
+		}
+		scripts[ctx] = script
 	}
 	return run("configure", 1)
 }
@@ -192,6 +206,9 @@ func onConfigure(ctx, size uint32) uint32 {
 //go:wasmexport proxy_on_context_create
 func onContextCreate(ctx, parent uint32) {
 	enter("context_create", ctx, parent, 0)
+	if parent != 0 {
+		parents[ctx] = parent
+	}
 	run("context_create", 0)
 }
 
@@ -247,6 +264,7 @@ func onDone(ctx uint32) uint32 {
 func onDelete(ctx uint32) {
 	enter("delete", ctx, 0, 0)
 	run("delete", 0)
+	delete(parents, ctx)
 }
 
 //go:wasmexport proxy_on_tick

@@ -1,0 +1,120 @@
+package gateway
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/wasmgate/wasmgate/config"
+	"github.com/wasmgate/wasmgate/config/envoy"
+	"github.com/wasmgate/wasmgate/internal/testwasm"
+)
+
+// sharedVMBootstrap has two wasm filters with the same vm_id, code and
+// vm_config (so one VM per worker in Envoy, with root contexts 1 and 2),
+// both named as the SDK examples name them, and a third with its own vm_id.
+const sharedVMBootstrap = `
+static_resources:
+  listeners:
+    - name: main
+      address:
+        socket_address: {address: 0.0.0.0, port_value: LISTEN_PORT}
+      filter_chains:
+        - filters:
+            - name: envoy.http_connection_manager
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: ingress_http
+                route_config:
+                  virtual_hosts:
+                    - name: local_service
+                      domains: ["*"]
+                      routes:
+                        - match: {prefix: "/"}
+                          route: {cluster: web_service}
+                http_filters:
+                  - name: envoy.filters.http.wasm
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+                      config:
+                        configuration:
+                          "@type": type.googleapis.com/google.protobuf.StringValue
+                          value: '{"name": "one"}'
+                        vm_config:
+                          vm_id: shared
+                          runtime: envoy.wasm.runtime.v8
+                          code: {local: {filename: "PLUGIN"}}
+                  - name: envoy.filters.http.wasm
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+                      config:
+                        configuration:
+                          "@type": type.googleapis.com/google.protobuf.StringValue
+                          value: '{"name": "two"}'
+                        vm_config:
+                          vm_id: shared
+                          runtime: envoy.wasm.runtime.v8
+                          code: {local: {filename: "PLUGIN"}}
+                  - name: envoy.filters.http.wasm
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+                      config:
+                        name: apart
+                        configuration:
+                          "@type": type.googleapis.com/google.protobuf.StringValue
+                          value: '{"name": "apart"}'
+                        vm_config:
+                          vm_id: apart
+                          runtime: envoy.wasm.runtime.v8
+                          code: {local: {filename: "PLUGIN"}}
+                  - name: envoy.filters.http.router
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+    - name: web_service
+      type: static
+      load_assignment:
+        cluster_name: web_service
+        endpoints:
+          - lb_endpoints:
+              - endpoint:
+                  address:
+                    socket_address: {address: 127.0.0.1, port_value: UPSTREAM_PORT}
+`
+
+// Two filters sharing a vm_id see one shared-data counter and root
+// context ids 1 and 2 in one VM (a Go global counts the requests of both);
+// a filter with another vm_id has its own VM, root context 1 and counter.
+// Filters of the same name load, as in Envoy.
+func TestSharedVMAcrossFilters(t *testing.T) {
+	wasm := testwasm.Build(t, "gateway/testdata/plugins/vmshare")
+	up := headerUpstream(t)
+	path := envoyFile(t, sharedVMBootstrap, "LISTEN_PORT", freePort(t), "UPSTREAM_PORT", testPort(t, up.Listener.Addr().String()), "PLUGIN", wasm)
+	if res := envoy.LoadFile(path); len(res.Problems) != 0 {
+		t.Fatalf("problems: %v", res.Problems)
+	}
+	tg := startGateway(t, SourceFunc(func() *config.Result { return envoy.LoadFile(path) }), func(o *Options) { o.PoolSize = 1 })
+	for i := 1; i <= 3; i++ {
+		resp, body := request(t, "GET", tg.url+"/")
+		if resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+		h := resp.Header
+		want := map[string]string{
+			"X-One-Root": "1", "X-Two-Root": "2", "X-Apart-Root": "1",
+			// one shared-data counter for both filters: each request counts twice
+			"X-One-Hits": strconv.Itoa(2*i - 1), "X-Two-Hits": strconv.Itoa(2 * i),
+			"X-Apart-Hits": strconv.Itoa(i),
+			// one VM: its global sees both filters' requests
+			"X-One-Vm-Requests": strconv.Itoa(2*i - 1), "X-Two-Vm-Requests": strconv.Itoa(2 * i),
+			"X-Apart-Vm-Requests": strconv.Itoa(i),
+			"X-One-Requests":      strconv.Itoa(i), "X-Two-Requests": strconv.Itoa(i),
+			// on_vm_start runs for each root context (cpp-host ContextBase::onStart)
+			"X-One-Vm_starts": "2", "X-Apart-Vm_starts": "1",
+		}
+		for k, v := range want {
+			if got := h.Get(k); got != v {
+				t.Errorf("request %d: %s = %q, want %q", i, k, got, v)
+			}
+		}
+	}
+}
