@@ -50,12 +50,29 @@ type Config struct {
 	// Clusters are the upstream clusters, referenced by name from routes and from plugins'
 	// DispatchHttpCall / Redis calls.
 	Clusters []Cluster
+	// Services are plugins that serve no HTTP stream: Envoy's bootstrap `WasmService`
+	// extensions (`envoy.bootstrap.wasm`), started with the configuration for background work
+	// (ticks, shared queues, callouts); Plugin.Singleton says whether one VM runs for the
+	// process or one per worker.
+	Services []Plugin
 	// StatsTags extract Prometheus labels from plugin metric names (Envoy
 	// stats_config.stats_tags; the Higress bootstrap's tags for Higress sources).
 	StatsTags []StatsTag
 	// Secrets are the values that came from Kubernetes Secrets (a Higress data directory's
 	// `${secret.…}` references), so the admin API can redact them.
 	Secrets []string
+}
+
+// EachPlugin calls f for every plugin: the listeners' chains in order, then the services.
+func (c *Config) EachPlugin(f func(*Plugin)) {
+	for i := range c.Listeners {
+		for j := range c.Listeners[i].Plugins {
+			f(&c.Listeners[i].Plugins[j])
+		}
+	}
+	for i := range c.Services {
+		f(&c.Services[i])
+	}
 }
 
 // Cluster returns the cluster with the given name, or nil.

@@ -212,7 +212,10 @@ type Plugin struct {
 	// MemoryLimit, when set, is the linear memory in bytes one of the plugin's VMs may use
 	// before it is replaced, instead of the gateway's --vm-memory-limit.
 	MemoryLimit uint64
-	Origin      Origin
+	// Singleton is a WasmService's `singleton`: one VM for the process (Envoy's main thread),
+	// not shared with HTTP filters, instead of one VM per worker.
+	Singleton bool
+	Origin    Origin
 }
 
 // Key identifies the plugin within a chain: "namespace/name", or just the name without a

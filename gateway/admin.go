@@ -186,22 +186,22 @@ func (gw *Server) configDump(includeSecrets bool) (any, bool) {
 		out.Clusters = append(out.Clusters, dc)
 	}
 	statuses := pluginStatuses(snap)
-	i := 0
+	var all []*pluginRuntime
 	for _, ln := range sortedListeners(snap) {
-		for _, p := range snap.listeners[ln].plugins {
-			dp := dumpPlugin{PluginStatus: statuses[i], RootID: p.cfg.RootID, VMID: p.cfg.VMID, Origin: p.cfg.Origin.String()}
-			conf := p.cfg.Configuration
-			if !includeSecrets {
-				conf = redactSecrets(conf, snap.cfg.Secrets)
-			}
-			if json.Valid(conf) {
-				dp.Configuration = json.RawMessage(conf)
-			} else if len(conf) > 0 {
-				dp.RawConfig = string(conf)
-			}
-			out.Plugins = append(out.Plugins, dp)
-			i++
+		all = append(all, snap.listeners[ln].plugins...)
+	}
+	for i, p := range append(all, snap.services...) {
+		dp := dumpPlugin{PluginStatus: statuses[i], RootID: p.cfg.RootID, VMID: p.cfg.VMID, Origin: p.cfg.Origin.String()}
+		conf := p.cfg.Configuration
+		if !includeSecrets {
+			conf = redactSecrets(conf, snap.cfg.Secrets)
 		}
+		if json.Valid(conf) {
+			dp.Configuration = json.RawMessage(conf)
+		} else if len(conf) > 0 {
+			dp.RawConfig = string(conf)
+		}
+		out.Plugins = append(out.Plugins, dp)
 	}
 	return out, true
 }

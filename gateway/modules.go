@@ -113,13 +113,11 @@ func (s *moduleSet) close() {
 // given as its last good copy, if any, with a *FetchPendingError.
 func (s *moduleSet) resolve(ctx context.Context, cfg *config.Config, wait time.Duration, refetch bool) moduleResults {
 	want := map[moduleSpec]bool{}
-	for _, l := range cfg.Listeners {
-		for _, pc := range l.Plugins {
-			if spec, ok := remoteSpec(pc); ok {
-				want[spec] = true
-			}
+	cfg.EachPlugin(func(pc *config.Plugin) {
+		if spec, ok := remoteSpec(*pc); ok {
+			want[spec] = true
 		}
-	}
+	})
 	out := moduleResults{}
 	var waits []*moduleFetch
 	s.mu.Lock()

@@ -59,6 +59,33 @@ func (p *pluginRuntime) state() string {
 	return "failed"
 }
 
+// status reports the plugin's state for the admin API.
+func (p *pluginRuntime) status(listener string) PluginStatus {
+	st := PluginStatus{Name: p.cfg.Key(), Listener: listener, State: p.state(), URL: p.cfg.URL, Digest: p.digest,
+		Phase: p.cfg.Phase.String(), Priority: p.cfg.Priority, FailPolicy: p.cfg.FailStrategy.String()}
+	if listener == "" {
+		st.Service = "per-worker"
+		if p.cfg.Singleton {
+			st.Service = "singleton"
+		}
+	}
+	if p.err != nil {
+		st.Error = p.err.Error()
+		p.why.fill(&st)
+	}
+	if p.hp != nil {
+		st.VMs = p.hp.VMCount()
+		st.MemoryBytes = p.hp.MemoryBytes()
+		st.MemoryLimitBytes = p.hp.MemoryLimit()
+		st.MemoryReplacements = p.hp.MemoryReplacements()
+		st.LogDropped = p.hp.LogStats().Dropped
+		st.ABI = p.hp.Module().ABI().String()
+		st.LoadedAt = p.loadedAt.UTC().Format(time.RFC3339)
+		st.SharesVMWith = p.hp.SharedWith()
+	}
+	return st
+}
+
 // pluginLoader loads modules and starts plugins for a new snapshot, reusing
 // the plugins of the running one that did not change.
 type pluginLoader struct {
@@ -170,6 +197,7 @@ func (l *pluginLoader) start(pc config.Plugin, wasm []byte) (*pluginRuntime, err
 		Env:             env,
 		FailStrategy:    strategy,
 		PoolSize:        l.gw.opts.PoolSize,
+		Singleton:       pc.Singleton,
 		LogLevel:        &level,
 		HTTP:            view,
 		GRPC:            view,
@@ -186,6 +214,18 @@ func (l *pluginLoader) start(pc config.Plugin, wasm []byte) (*pluginRuntime, err
 	capture.stop()
 	l.gw.log.Info("plugin loaded", "plugin", pc.Key(), "abi", mod.ABI().String(), "vms", hp.VMCount())
 	return &pluginRuntime{cfg: pc, hp: hp, view: view, loadedAt: time.Now()}, nil
+}
+
+// services starts the configuration's service plugins (Envoy bootstrap
+// WasmServices), after its listeners' plugins as Envoy starts them when the
+// server is initialized. They are listed in next.plugins too, so reloads,
+// shutdown and metrics treat them as the others.
+func (l *pluginLoader) services(cfg *config.Config) {
+	for _, sc := range cfg.Services {
+		p := l.load(sc)
+		l.next.services = append(l.next.services, p)
+		l.next.plugins = append(l.next.plugins, p)
+	}
 }
 
 // abandon closes plugins started for a snapshot that was not applied.
@@ -206,7 +246,7 @@ func identity(pc config.Plugin, digest string) string {
 	w(string(pc.VMConfiguration))
 	w(pc.FailStrategy.String())
 	w(pc.StartTimeout.String())
-	w(fmt.Sprint(pc.MemoryLimit))
+	w(fmt.Sprint(pc.MemoryLimit, pc.Singleton))
 	keys := make([]string, 0, len(pc.Env))
 	for k := range pc.Env {
 		keys = append(keys, k)

@@ -325,13 +325,11 @@ func watchPaths(res *config.Result) []string {
 	}
 	paths := append([]string(nil), res.Files...)
 	if res.Config != nil {
-		for _, l := range res.Config.Listeners {
-			for _, p := range l.Plugins {
-				if p.Source.Kind == config.SourceFile && p.Source.Path != "" {
-					paths = append(paths, p.Source.Path)
-				}
+		res.Config.EachPlugin(func(p *config.Plugin) {
+			if p.Source.Kind == config.SourceFile && p.Source.Path != "" {
+				paths = append(paths, p.Source.Path)
 			}
-		}
+		})
 	}
 	sort.Strings(paths)
 	return paths

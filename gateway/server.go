@@ -248,6 +248,7 @@ func (gw *Server) apply(ctx context.Context, cfg *config.Config, problems []stri
 		}
 		next.listeners[lc.Name] = lr
 	}
+	loader.services(cfg)
 	if err := gw.bindListeners(cfg); err != nil {
 		loader.abandon()
 		return err
@@ -452,6 +453,12 @@ type PluginStatus struct {
 	// BlockedRoutes are the routes that answer 503 because the plugin
 	// cannot run and fails closed.
 	BlockedRoutes []string `json:"blockedRoutes,omitempty"`
+	// Service is "singleton" or "per-worker" for a bootstrap WasmService
+	// (Listener is then empty).
+	Service string `json:"service,omitempty"`
+	// SharesVMWith names the plugins whose root contexts live in the same
+	// VMs (same module, vm_id, VM configuration and environment).
+	SharesVMWith []string `json:"sharesVMWith,omitempty"`
 }
 
 // Plugins reports every configured plugin's state.
@@ -470,26 +477,15 @@ func pluginStatuses(snap *snapshot) []PluginStatus {
 	sort.Strings(names)
 	for _, ln := range names {
 		for _, p := range snap.listeners[ln].plugins {
-			st := PluginStatus{Name: p.cfg.Key(), Listener: ln, State: p.state(), URL: p.cfg.URL, Digest: p.digest,
-				Phase: p.cfg.Phase.String(), Priority: p.cfg.Priority, FailPolicy: p.cfg.FailStrategy.String()}
-			if p.err != nil {
-				st.Error = p.err.Error()
-				p.why.fill(&st)
-			}
+			st := p.status(ln)
 			if p.hp == nil && !p.skip() {
 				st.BlockedRoutes = routeLabels(snap.listeners[ln])
 			}
-			if p.hp != nil {
-				st.VMs = p.hp.VMCount()
-				st.MemoryBytes = p.hp.MemoryBytes()
-				st.MemoryLimitBytes = p.hp.MemoryLimit()
-				st.MemoryReplacements = p.hp.MemoryReplacements()
-				st.LogDropped = p.hp.LogStats().Dropped
-				st.ABI = p.hp.Module().ABI().String()
-				st.LoadedAt = p.loadedAt.UTC().Format(time.RFC3339)
-			}
 			out = append(out, st)
 		}
+	}
+	for _, p := range snap.services {
+		out = append(out, p.status(""))
 	}
 	return out
 }

@@ -18,6 +18,8 @@ type snapshot struct {
 	clusters  map[string]*upstream
 	listeners map[string]*listenerRuntime
 	plugins   []*pluginRuntime
+	// services are the plugins that serve no listener (bootstrap WasmServices).
+	services []*pluginRuntime
 
 	mu       sync.Mutex
 	inflight int

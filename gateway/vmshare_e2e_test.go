@@ -3,6 +3,7 @@ package gateway
 import (
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/wasmgate/wasmgate/config"
 	"github.com/wasmgate/wasmgate/config/envoy"
@@ -116,5 +117,118 @@ func TestSharedVMAcrossFilters(t *testing.T) {
 				t.Errorf("request %d: %s = %q, want %q", i, k, got, v)
 			}
 		}
+	}
+}
+
+// serviceBootstrap has a singleton WasmService and a per-worker one beside an HTTP filter of
+// the singleton's vm_id.
+const serviceBootstrap = `
+bootstrap_extensions:
+  - name: envoy.bootstrap.wasm
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.wasm.v3.WasmService
+      singleton: true
+      config:
+        name: svc
+        configuration: {"@type": type.googleapis.com/google.protobuf.StringValue, value: '{"role": "service"}'}
+        vm_config: {vm_id: shared, runtime: envoy.wasm.runtime.v8, code: {local: {filename: "PLUGIN"}}}
+  - name: envoy.bootstrap.wasm
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.wasm.v3.WasmService
+      config:
+        name: worker
+        configuration: {"@type": type.googleapis.com/google.protobuf.StringValue, value: '{"role": "service"}'}
+        vm_config: {vm_id: other, runtime: envoy.wasm.runtime.v8, code: {local: {filename: "PLUGIN"}}}
+static_resources:
+  listeners:
+    - name: main
+      address:
+        socket_address: {address: 0.0.0.0, port_value: LISTEN_PORT}
+      filter_chains:
+        - filters:
+            - name: envoy.http_connection_manager
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: ingress_http
+                route_config:
+                  virtual_hosts:
+                    - name: local_service
+                      domains: ["*"]
+                      routes:
+                        - match: {prefix: "/"}
+                          route: {cluster: web_service}
+                http_filters:
+                  - name: envoy.filters.http.wasm
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+                      config:
+                        name: one
+                        configuration: {"@type": type.googleapis.com/google.protobuf.StringValue, value: '{"name": "one"}'}
+                        vm_config: {vm_id: shared, runtime: envoy.wasm.runtime.v8, code: {local: {filename: "PLUGIN"}}}
+                  - name: envoy.filters.http.router
+  clusters:
+    - name: web_service
+      type: static
+      load_assignment:
+        cluster_name: web_service
+        endpoints:
+          - lb_endpoints:
+              - endpoint:
+                  address:
+                    socket_address: {address: 127.0.0.1, port_value: UPSTREAM_PORT}
+`
+
+// A singleton WasmService runs one VM of its own for the process: it registers the shared
+// queue the HTTP filter of its vm_id enqueues on, receives every item, and ticks; a
+// per-worker service runs one VM per worker. Both are listed in /plugins.
+func TestBootstrapWasmService(t *testing.T) {
+	wasm := testwasm.Build(t, "gateway/testdata/plugins/vmshare")
+	up := headerUpstream(t)
+	path := envoyFile(t, serviceBootstrap, "LISTEN_PORT", freePort(t), "UPSTREAM_PORT", testPort(t, up.Listener.Addr().String()), "PLUGIN", wasm)
+	if res := envoy.LoadFile(path); len(res.Problems) != 0 {
+		t.Fatalf("problems: %v", res.Problems)
+	}
+	tg := startGateway(t, SourceFunc(func() *config.Result { return envoy.LoadFile(path) }), func(o *Options) { o.PoolSize = 2 })
+
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 1; ; i++ {
+		resp, body := request(t, "GET", tg.url+"/")
+		if resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+		// The filter's root context is 1 in its own VMs: the singleton's VM is apart.
+		if got := resp.Header.Get("X-One-Root"); got != "1" {
+			t.Fatalf("filter root context %q", got)
+		}
+		seen, _ := strconv.Atoi(resp.Header.Get("X-One-Seen"))
+		ticks, _ := strconv.Atoi(resp.Header.Get("X-One-Ticks"))
+		if seen > i {
+			t.Fatalf("the service saw %d items after %d requests", seen, i)
+		}
+		// Items of earlier requests have reached the service, and it ticks.
+		if seen >= i-1 && i > 3 && ticks > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %d requests the service saw %d items and ticked %d times", i, seen, ticks)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	var svc, worker *PluginStatus
+	statuses := tg.gw.Plugins()
+	for i := range statuses {
+		switch statuses[i].Name {
+		case "svc":
+			svc = &statuses[i]
+		case "worker":
+			worker = &statuses[i]
+		}
+	}
+	if svc == nil || svc.State != "loaded" || svc.Service != "singleton" || svc.VMs != 1 || svc.Listener != "" || len(svc.SharesVMWith) != 0 {
+		t.Errorf("singleton status: %+v", svc)
+	}
+	if worker == nil || worker.State != "loaded" || worker.Service != "per-worker" || worker.VMs != 2 {
+		t.Errorf("per-worker status: %+v", worker)
 	}
 }

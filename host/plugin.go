@@ -46,6 +46,11 @@ type PluginConfig struct {
 	// PoolSize is the number of VMs (default: GOMAXPROCS). Each VM runs one
 	// callback at a time; streams are spread over the VMs.
 	PoolSize int
+	// Singleton runs the plugin in one VM of its own, shared only with other
+	// singletons of the same VM key (Envoy's WasmService `singleton`, which
+	// runs on the main thread and cannot be used with filters); PoolSize is
+	// then 1.
+	Singleton bool
 	// LogLevel is the initial plugin log level (nil: info).
 	LogLevel *types.LogLevel
 	// Logger receives the engine's records about the plugin (nil: the
@@ -127,6 +132,9 @@ func (e *Engine) NewPlugin(ctx context.Context, mod *Module, cfg PluginConfig) (
 	}
 	if cfg.PoolSize <= 0 {
 		cfg.PoolSize = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Singleton {
+		cfg.PoolSize = 1
 	}
 	if cfg.BufferLimit <= 0 {
 		cfg.BufferLimit = DefaultBufferLimit

@@ -67,7 +67,7 @@ func groupKey(mod *Module, cfg *PluginConfig) string {
 		w(k)
 		w(cfg.Env[k])
 	}
-	w(fmt.Sprint(cfg.PoolSize, cfg.MemoryLimit, cfg.ReloadBackoff))
+	w(fmt.Sprint(cfg.PoolSize, cfg.MemoryLimit, cfg.ReloadBackoff, cfg.Singleton))
 	return hex.EncodeToString(h.Sum(nil))
 }
 

@@ -168,6 +168,11 @@ func (p *parser) parse(data []byte) {
 			cfg.Listeners = append(cfg.Listeners, ln)
 		}
 	}
+	for i, ext := range bs.GetBootstrapExtensions() {
+		if svc, ok := p.bootstrapExtension(ext, fieldPath{"bootstrap_extensions"}.idx(i)); ok {
+			cfg.Services = append(cfg.Services, svc)
+		}
+	}
 	if len(sr.GetSecrets()) > 0 {
 		p.warnf(base.key("secrets"), "secrets are not supported, ignored")
 	}

@@ -137,7 +137,7 @@ func TestEveryFieldAppliedOrWarned(t *testing.T) {
 	wantWarned := []string{
 		"node",
 		"layered_runtime",
-		"bootstrap_extensions",
+		"bootstrap_extensions[1].typed_config", // a type wasmgate does not know
 		"stats_config.stats_matcher",
 		"admin.profile_path",
 		"static_resources.listeners[0].listener_filters",
@@ -193,6 +193,9 @@ func TestEveryFieldAppliedOrWarned(t *testing.T) {
 	}
 	if len(r.HeaderMatchers) != 2 || r.HeaderMatchers[1].Range == nil || !r.HeaderMatchers[1].Invert {
 		t.Errorf("header matchers = %+v", r.HeaderMatchers)
+	}
+	if len(cfg.Services) != 1 || !cfg.Services[0].Singleton || cfg.Services[0].Source.Kind != config.SourceFile {
+		t.Errorf("services = %+v", cfg.Services)
 	}
 	if cfg.Clusters[0].TLS == nil || cfg.Clusters[0].TLS.SNI != "up.example.com" {
 		t.Errorf("tls = %+v", cfg.Clusters[0].TLS)

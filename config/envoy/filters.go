@@ -181,10 +181,33 @@ func (p *parser) hcm(h *hcmv3.HttpConnectionManager, path fieldPath, ln *config.
 }
 
 // wasmPlugin extracts one wasm HTTP filter; body is the path of the Wasm message's fields.
+// bootstrapExtension adapts one of the bootstrap's extensions: a WasmService
+// (envoy.bootstrap.wasm) becomes a service plugin; any other is warned about.
+func (p *parser) bootstrapExtension(ext *corev3.TypedExtensionConfig, path fieldPath) (config.Plugin, bool) {
+	u, ok := p.unpack(ext.GetTypedConfig(), path.key("typed_config"))
+	if !ok {
+		return config.Plugin{}, false
+	}
+	svc, isWasm := u.msg.(*wasmv3.WasmService)
+	if !isWasm {
+		if u.msg != nil { // an unknown type was warned about when decoded
+			p.warnf(path, "bootstrap extension %q (%s) is not supported, ignored", ext.GetName(), strings.TrimPrefix(u.typeURL, "type.googleapis.com/"))
+		}
+		return config.Plugin{}, false
+	}
+	pl, ok := p.pluginConfig(ext.GetName(), svc.GetConfig(), path, u.body.key("config"))
+	pl.Singleton = svc.GetSingleton()
+	return pl, ok
+}
+
 func (p *parser) wasmPlugin(filterName string, w *wasmfilterv3.Wasm, path, body fieldPath) (config.Plugin, bool) {
+	return p.pluginConfig(filterName, w.GetConfig(), path, body.key("config"))
+}
+
+// pluginConfig adapts a wasm PluginConfig (of an HTTP filter or a WasmService) found at cpath;
+// path is the filter's or extension's.
+func (p *parser) pluginConfig(filterName string, pc *wasmv3.PluginConfig, path, cpath fieldPath) (config.Plugin, bool) {
 	pl := config.Plugin{FilterName: filterName, Origin: p.origin(path)}
-	pc := w.GetConfig()
-	cpath := body.key("config")
 	if pc == nil {
 		p.errorf(cpath, "wasm filter %q: config is required", filterName)
 		return pl, false
