@@ -58,9 +58,20 @@ type Config struct {
 	// StatsTags extract Prometheus labels from plugin metric names (Envoy
 	// stats_config.stats_tags; the Higress bootstrap's tags for Higress sources).
 	StatsTags []StatsTag
+	// Node is the bootstrap's node description (Envoy `node`), which plugins read as the
+	// `node` and `xds.node` properties; empty for other sources.
+	Node Node
 	// Secrets are the values that came from Kubernetes Secrets (a Higress data directory's
 	// `${secret.…}` references), so the admin API can redact them.
 	Secrets []string
+}
+
+// Node is Envoy's config.core.v3.Node as far as plugins can read it.
+type Node struct {
+	ID, Cluster string
+	// Metadata is the node's metadata Struct as a tree (map[string]any, []any, string,
+	// float64, bool, nil).
+	Metadata map[string]any
 }
 
 // EachPlugin calls f for every plugin: the listeners' chains in order, then the services.

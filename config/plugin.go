@@ -168,6 +168,9 @@ type Plugin struct {
 	Namespace string
 	// FilterName is the Envoy HTTP filter's `name` ("" for other sources).
 	FilterName string
+	// Unnamed: the Envoy PluginConfig has no `name`; Name is then the filter's name, and
+	// the plugin_name property is empty, as in Envoy.
+	Unnamed bool
 	// Instance tells apart plugins of the same name in one Envoy chain, which Envoy accepts
 	// (HTTP filter and wasm plugin names need not be unique): 0 for the first, 2, 3, … for
 	// the later ones, which Key marks with "#2", "#3", ….

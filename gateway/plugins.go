@@ -13,6 +13,7 @@ import (
 
 	"github.com/wasmgate/wasmgate/config"
 	"github.com/wasmgate/wasmgate/host"
+	"github.com/wasmgate/wasmgate/internal/attributes"
 	"github.com/wasmgate/wasmgate/oci/fetch"
 )
 
@@ -188,8 +189,13 @@ func (l *pluginLoader) start(pc config.Plugin, wasm []byte) (*pluginRuntime, err
 		wasmLog = l.gw.log
 	}
 	capture := newStartLog(wasmLog.Handler())
+	var pluginName *string
+	if pc.Unnamed {
+		pluginName = new(string) // Envoy's plugin_name of a PluginConfig without a name
+	}
 	hp, err := l.gw.engine.NewPlugin(l.ctx, mod, host.PluginConfig{
 		Name:            pc.LogName(),
+		PluginName:      pluginName,
 		RootID:          pc.RootID,
 		VMID:            pc.VMID,
 		Configuration:   pc.Configuration,
@@ -202,7 +208,7 @@ func (l *pluginLoader) start(pc config.Plugin, wasm []byte) (*pluginRuntime, err
 		HTTP:            view,
 		GRPC:            view,
 		Redis:           l.gw.redis.View(view.redisDial),
-		Properties:      host.PropertyFunc(l.gw.rootProperty),
+		Properties:      rootProperties(view, pc.Key()),
 		StartTimeout:    pc.StartTimeout,
 		MemoryLimit:     memLimit,
 		WasmLogger:      slog.New(capture),
@@ -226,6 +232,30 @@ func (l *pluginLoader) services(cfg *config.Config) {
 		l.next.services = append(l.next.services, p)
 		l.next.plugins = append(l.next.plugins, p)
 	}
+}
+
+// rootProperties answers a plugin's properties outside streams, and below a
+// stream's own, as Envoy serves them without stream info (attributes.Root):
+// the node of the configuration the plugin's view holds, and the metadata of
+// the listener whose chain has the plugin (none for a service).
+func rootProperties(view *clusterView, key string) host.Properties {
+	return host.PropertyFunc(func(path []string) (any, bool) {
+		var r attributes.Root
+		if snap := view.snap.Load(); snap != nil && snap.cfg != nil {
+			n := snap.cfg.Node
+			r.Node = attributes.Node{ID: n.ID, Cluster: n.Cluster, Metadata: n.Metadata}
+		find:
+			for _, l := range snap.cfg.Listeners {
+				for i := range l.Plugins {
+					if l.Plugins[i].Key() == key {
+						r.HasListener, r.ListenerMetadata, r.ListenerDirection = true, attributes.Metadata(l.Metadata), 1
+						break find
+					}
+				}
+			}
+		}
+		return r.Property(path)
+	})
 }
 
 // abandon closes plugins started for a snapshot that was not applied.

@@ -401,17 +401,6 @@ func (gw *Server) SetPluginLogLevel(l types.LogLevel) {
 	}
 }
 
-// rootProperty answers properties outside any request (xds.*, node).
-func (gw *Server) rootProperty(path []string) (any, bool) {
-	if len(path) == 2 && path[0] == "xds" && path[1] == "node" {
-		return "", false
-	}
-	if len(path) == 1 && path[0] == "listener_direction" {
-		return int64(1), true
-	}
-	return nil, false
-}
-
 // cluster returns the current snapshot's cluster of that name.
 func (gw *Server) cluster(name string) *upstream {
 	if snap := gw.snap.Load(); snap != nil {

@@ -232,3 +232,87 @@ func TestBootstrapWasmService(t *testing.T) {
 		t.Errorf("per-worker status: %+v", worker)
 	}
 }
+
+const rootPropsBootstrap = `
+node:
+  id: gw-7
+  cluster: edge
+  metadata: {region: eu-1}
+static_resources:
+  listeners:
+    - name: main
+      address:
+        socket_address: {address: 0.0.0.0, port_value: LISTEN_PORT}
+      metadata:
+        filter_metadata:
+          envoy.filters.http.wasm: {tier: gold}
+      filter_chains:
+        - filters:
+            - name: envoy.http_connection_manager
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: ingress_http
+                route_config:
+                  virtual_hosts:
+                    - name: local_service
+                      domains: ["*"]
+                      routes:
+                        - name: r1
+                          match: {prefix: "/"}
+                          route: {cluster: web_service}
+                          metadata: {filter_metadata: {envoy.filters.http.wasm: {auth: x}}}
+                http_filters:
+                  - name: envoy.filters.http.wasm
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+                      config:
+                        root_id: rid
+                        configuration:
+                          "@type": type.googleapis.com/google.protobuf.StringValue
+                          value: '{"name": "p", "root_props": [["xds","node","id"], ["node","cluster"], ["xds","node","metadata","region"],
+                            ["listener_metadata","filter_metadata","envoy.filters.http.wasm","tier"], ["plugin_name"], ["plugin_root_id"], ["plugin_vm_id"],
+                            ["route_name"], ["route_metadata"], ["xds","route_name"], ["cluster_name"], ["xds","listener_metadata"], ["request","path"]]}'
+                        vm_config:
+                          vm_id: vm7
+                          runtime: envoy.wasm.runtime.v8
+                          code: {local: {filename: "PLUGIN"}}
+                  - name: envoy.filters.http.router
+  clusters:
+    - name: web_service
+      type: static
+      load_assignment:
+        cluster_name: web_service
+        endpoints:
+          - lb_endpoints:
+              - endpoint:
+                  address:
+                    socket_address: {address: 127.0.0.1, port_value: UPSTREAM_PORT}
+`
+
+// In the root context (here on_configure) a plugin reads what Envoy serves without stream
+// info: xds.node and node (id, cluster, metadata), its listener's metadata, plugin_name (empty
+// for a PluginConfig without a name, as Envoy), plugin_root_id and plugin_vm_id; route,
+// cluster, xds.route_*, xds.listener_metadata and request attributes are NotFound.
+func TestRootContextProperties(t *testing.T) {
+	wasm := testwasm.Build(t, "gateway/testdata/plugins/vmshare")
+	up := headerUpstream(t)
+	path := envoyFile(t, rootPropsBootstrap, "LISTEN_PORT", freePort(t), "UPSTREAM_PORT", testPort(t, up.Listener.Addr().String()), "PLUGIN", wasm)
+	if res := envoy.LoadFile(path); len(res.Problems) != 0 {
+		t.Fatalf("problems: %v", res.Problems)
+	}
+	tg := startGateway(t, SourceFunc(func() *config.Result { return envoy.LoadFile(path) }))
+	resp, body := request(t, "GET", tg.url+"/")
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	notFound := "error status returned by host: not found"
+	// plugin_name is Ok and empty (host TestPluginNameOfUnnamedEnvoyPlugin); the SDK, like the
+	// upstream Go SDK, reports an empty value as NotFound.
+	want := []string{"ok:gw-7", "ok:edge", "ok:eu-1", "ok:gold", notFound, "ok:rid", "ok:vm7",
+		notFound, notFound, notFound, notFound, notFound, notFound}
+	for i, w := range want {
+		if got := resp.Header.Get("X-P-Rootprop-" + strconv.Itoa(i)); got != w {
+			t.Errorf("root property %d = %q, want %q", i, got, w)
+		}
+	}
+}

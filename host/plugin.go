@@ -34,6 +34,10 @@ type PluginConfig struct {
 	// Name, RootID and VMID are Envoy's plugin name, root_id and vm_id.
 	// VMID scopes shared data and shared queues.
 	Name, RootID, VMID string
+	// PluginName, when set, is what the plugin_name property answers instead
+	// of Name: Envoy's PluginConfig name exactly, empty when the
+	// configuration gives none (Name then being the filter's name).
+	PluginName *string
 	// Configuration is the plugin configuration (readable only during
 	// proxy_on_configure); VMConfiguration is the VM configuration.
 	Configuration   []byte

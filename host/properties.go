@@ -222,6 +222,9 @@ func (v *vm) property(path []string, key string) ([]byte, types.Status) {
 	if len(path) == 1 {
 		switch path[0] {
 		case "plugin_name":
+			if n := v.p.cfg.PluginName; n != nil {
+				return []byte(*n), types.StatusOK
+			}
 			return []byte(v.p.cfg.Name), types.StatusOK
 		case "plugin_root_id":
 			return []byte(v.p.cfg.RootID), types.StatusOK

@@ -183,3 +183,13 @@ func FuzzPropertyPath(f *testing.F) {
 		}
 	})
 }
+
+// An Envoy PluginConfig without a name: plugin_name is Ok and empty, whatever Name the
+// embedder logs it under.
+func TestPluginNameOfUnnamedEnvoyPlugin(t *testing.T) {
+	e := testEngine(t)
+	empty := ""
+	_, rec := scripted(t, e, false, `{"configure":[{"op":"get_property","path":["plugin_name"]}]}`,
+		withCfg(func(c *PluginConfig) { c.Name, c.PluginName = "envoy.filters.http.wasm", &empty }))
+	rec.mustHave(t, "get_property plugin_name st=0 len=0")
+}

@@ -150,6 +150,9 @@ func (p *parser) parse(data []byte) {
 	if a := bs.GetAdmin().GetAddress().GetSocketAddress(); a != nil {
 		cfg.AdminAddress = socketAddress(a)
 	}
+	if n := bs.GetNode(); n != nil {
+		cfg.Node = config.Node{ID: n.GetId(), Cluster: n.GetCluster(), Metadata: n.GetMetadata().AsMap()}
+	}
 	if sc := bs.GetStatsConfig(); sc != nil {
 		cfg.StatsTags = p.statsTags(sc, fieldPath{"stats_config"})
 	}

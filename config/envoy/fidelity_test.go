@@ -135,7 +135,6 @@ func TestEveryFieldAppliedOrWarned(t *testing.T) {
 	const route = hcm + ".route_config.virtual_hosts[0].routes[0]"
 	const cluster = "static_resources.clusters[0]"
 	wantWarned := []string{
-		"node",
 		"layered_runtime",
 		"bootstrap_extensions[1].typed_config", // a type wasmgate does not know
 		"stats_config.stats_matcher",
@@ -193,6 +192,9 @@ func TestEveryFieldAppliedOrWarned(t *testing.T) {
 	}
 	if len(r.HeaderMatchers) != 2 || r.HeaderMatchers[1].Range == nil || !r.HeaderMatchers[1].Invert {
 		t.Errorf("header matchers = %+v", r.HeaderMatchers)
+	}
+	if cfg.Node.ID != "gw-1" || cfg.Node.Cluster != "edge" {
+		t.Errorf("node = %+v", cfg.Node)
 	}
 	if len(cfg.Services) != 1 || !cfg.Services[0].Singleton || cfg.Services[0].Source.Kind != config.SourceFile {
 		t.Errorf("services = %+v", cfg.Services)

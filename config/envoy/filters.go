@@ -214,7 +214,7 @@ func (p *parser) pluginConfig(filterName string, pc *wasmv3.PluginConfig, path, 
 	}
 	pl.Name, pl.RootID = pc.GetName(), pc.GetRootId()
 	if pl.Name == "" {
-		pl.Name = filterName
+		pl.Name, pl.Unnamed = filterName, true
 	}
 	vm := pc.GetVmConfig()
 	vpath := cpath.key("vm_config")

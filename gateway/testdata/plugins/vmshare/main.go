@@ -5,7 +5,9 @@
 // show its root context id and the counters. As a service (configuration
 // {"role":"service"}, e.g. a bootstrap WasmService) it registers the
 // "events" queue, counts the items it receives in shared data ("seen") and
-// its ticks ("ticks"), and reports VM starts in "vm_starts".
+// its ticks ("ticks"), and reports VM starts in "vm_starts". Properties
+// named in "root_props" (paths) are read in the root context at start and
+// reported as x-NAME-rootprop-I response headers ("ok:VALUE" or the error).
 package main
 
 import (
@@ -43,6 +45,7 @@ type pluginContext struct {
 	service  bool
 	requests int
 	queue    uint32
+	props    []string
 }
 
 func (p *pluginContext) OnPluginStart(size int) types.OnPluginStartStatus {
@@ -53,6 +56,18 @@ func (p *pluginContext) OnPluginStart(size int) types.OnPluginStartStatus {
 	cfg := gjson.ParseBytes(b)
 	p.name = cfg.Get("name").String()
 	p.service = cfg.Get("role").String() == "service"
+	for _, path := range cfg.Get("root_props").Array() {
+		var parts []string
+		for _, s := range path.Array() {
+			parts = append(parts, s.String())
+		}
+		v, err := proxywasm.GetProperty(parts)
+		if err != nil {
+			p.props = append(p.props, err.Error())
+		} else {
+			p.props = append(p.props, "ok:"+string(v))
+		}
+	}
 	if p.service {
 		q, err := proxywasm.RegisterSharedQueue("events")
 		if err != nil {
@@ -108,6 +123,9 @@ func (h *httpContext) OnHttpResponseHeaders(int, bool) types.Action {
 	_ = proxywasm.AddHttpResponseHeader(n+"-hits", strconv.Itoa(h.hits))
 	_ = proxywasm.AddHttpResponseHeader(n+"-vm-requests", strconv.Itoa(h.vm))
 	_ = proxywasm.AddHttpResponseHeader(n+"-requests", strconv.Itoa(h.requests))
+	for i, v := range h.p.props {
+		_ = proxywasm.AddHttpResponseHeader(n+"-rootprop-"+strconv.Itoa(i), v)
+	}
 	for _, k := range []string{"seen", "ticks", "vm_starts"} {
 		_ = proxywasm.AddHttpResponseHeader(n+"-"+k, strconv.Itoa(read(k)))
 	}
