@@ -101,3 +101,43 @@ func TestSharedVMJoinRejected(t *testing.T) {
 	}
 	s.Done()
 }
+
+// A shared pool serves all its plugins: two plugins of one VM key with a pool of 2 run on the
+// same 2 VMs (not 4), each stream of either on one of them; a plugin asking for another pool
+// size gets VMs of its own.
+func TestSharedVMPoolSize(t *testing.T) {
+	e := testEngine(t)
+	a, _ := scripted(t, e, false, `{}`, withPool(2), withCfg(func(c *PluginConfig) { c.Name = "a" }))
+	b, _ := scripted(t, e, false, `{}`, withPool(2), withCfg(func(c *PluginConfig) { c.Name = "b" }))
+	c, _ := scripted(t, e, false, `{}`, withPool(3), withCfg(func(c *PluginConfig) { c.Name = "c" }))
+	if a.g != b.g || a.g == c.g {
+		t.Fatal("a and b must share one pool, c must not")
+	}
+	a.g.mu.Lock()
+	live := len(a.g.live)
+	a.g.mu.Unlock()
+	if live != 2 || a.VMCount() != 2 || b.VMCount() != 2 || c.VMCount() != 3 {
+		t.Fatalf("instances %d; VMs a %d, b %d, c %d", live, a.VMCount(), b.VMCount(), c.VMCount())
+	}
+	for _, v := range a.g.serving() {
+		v.lock()
+		n := len(v.roots)
+		v.unlock()
+		if n != 2 {
+			t.Fatalf("VM %d has %d root contexts, want 2", v.seq, n)
+		}
+	}
+	var streams []*Stream
+	for i := 0; i < 4; i++ {
+		for _, p := range []*Plugin{a, b} {
+			s := p.NewStream(StreamOptions{})
+			if r := s.RequestHeaders(reqHeaders(), true); r.Action != ActionContinue {
+				t.Fatalf("%+v", r)
+			}
+			streams = append(streams, s)
+		}
+	}
+	for _, s := range streams {
+		s.Done()
+	}
+}
