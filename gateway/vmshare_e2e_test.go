@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -313,6 +314,42 @@ func TestRootContextProperties(t *testing.T) {
 	for i, w := range want {
 		if got := resp.Header.Get("X-P-Rootprop-" + strconv.Itoa(i)); got != w {
 			t.Errorf("root property %d = %q, want %q", i, got, w)
+		}
+	}
+}
+
+// Two WasmPlugins of the same image share its VMs as Envoy shares them (Istio gives their
+// PluginConfigs no vm_id, so the code decides): root contexts 1 and 2 in one VM, one
+// shared-data counter.
+func TestSharedVMAcrossWasmPlugins(t *testing.T) {
+	wasm := testwasm.Build(t, "gateway/testdata/plugins/vmshare")
+	dir := t.TempDir()
+	for _, p := range []struct{ name, priority string }{{"one", "20"}, {"two", "10"}} {
+		writeFile(t, filepath.Join(dir, "wasmplugins", p.name+".yaml"), `apiVersion: extensions.higress.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: `+p.name+`, namespace: higress-system}
+spec:
+  priority: `+p.priority+`
+  url: file://`+wasm+`
+  defaultConfig: {name: `+p.name+`}
+`)
+	}
+	g := startGateway(t, dataDirSource(dir), func(o *Options) { o.PoolSize = 1 })
+	for i := 1; i <= 2; i++ {
+		code, h, body := get(t, g.url+"/get")
+		if code != 200 {
+			t.Fatalf("%d %s", code, body)
+		}
+		for k, v := range map[string]string{"X-One-Root": "1", "X-Two-Root": "2",
+			"X-One-Hits": strconv.Itoa(2*i - 1), "X-Two-Hits": strconv.Itoa(2 * i)} {
+			if got := h.Get(k); got != v {
+				t.Errorf("request %d: %s = %q, want %q", i, k, got, v)
+			}
+		}
+	}
+	for _, st := range g.gw.Plugins() {
+		if len(st.SharesVMWith) != 1 {
+			t.Errorf("%s shares its VM with %v", st.Name, st.SharesVMWith)
 		}
 	}
 }
