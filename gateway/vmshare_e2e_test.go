@@ -3,6 +3,7 @@ package gateway
 import (
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,15 +12,16 @@ import (
 	"github.com/wasmgate/wasmgate/internal/testwasm"
 )
 
-// sharedVMBootstrap has two wasm filters with the same vm_id, code and
-// vm_config (so one VM per worker in Envoy, with root contexts 1 and 2),
-// both named as the SDK examples name them, and a third with its own vm_id.
-const sharedVMBootstrap = `
+// wasmBootstrap is an Envoy bootstrap in the style of the SDK examples: top (node,
+// bootstrap_extensions) as given, one listener with listenerExtra (metadata) and one route to
+// web_service, and the wasm filters given (see wasmFilter) before the router.
+func wasmBootstrap(top, listenerExtra string, filters ...string) string {
+	return top + `
 static_resources:
   listeners:
     - name: main
       address:
-        socket_address: {address: 0.0.0.0, port_value: LISTEN_PORT}
+        socket_address: {address: 0.0.0.0, port_value: LISTEN_PORT}` + listenerExtra + `
       filter_chains:
         - filters:
             - name: envoy.http_connection_manager
@@ -31,46 +33,12 @@ static_resources:
                     - name: local_service
                       domains: ["*"]
                       routes:
-                        - match: {prefix: "/"}
+                        - name: r1
+                          match: {prefix: "/"}
                           route: {cluster: web_service}
-                http_filters:
-                  - name: envoy.filters.http.wasm
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-                      config:
-                        configuration:
-                          "@type": type.googleapis.com/google.protobuf.StringValue
-                          value: '{"name": "one"}'
-                        vm_config:
-                          vm_id: shared
-                          runtime: envoy.wasm.runtime.v8
-                          code: {local: {filename: "PLUGIN"}}
-                  - name: envoy.filters.http.wasm
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-                      config:
-                        configuration:
-                          "@type": type.googleapis.com/google.protobuf.StringValue
-                          value: '{"name": "two"}'
-                        vm_config:
-                          vm_id: shared
-                          runtime: envoy.wasm.runtime.v8
-                          code: {local: {filename: "PLUGIN"}}
-                  - name: envoy.filters.http.wasm
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-                      config:
-                        name: apart
-                        configuration:
-                          "@type": type.googleapis.com/google.protobuf.StringValue
-                          value: '{"name": "apart"}'
-                        vm_config:
-                          vm_id: apart
-                          runtime: envoy.wasm.runtime.v8
-                          code: {local: {filename: "PLUGIN"}}
+                          metadata: {filter_metadata: {envoy.filters.http.wasm: {auth: x}}}
+                http_filters:` + strings.Join(filters, "") + `
                   - name: envoy.filters.http.router
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
   clusters:
     - name: web_service
       type: static
@@ -82,19 +50,52 @@ static_resources:
                   address:
                     socket_address: {address: 127.0.0.1, port_value: UPSTREAM_PORT}
 `
+}
+
+// wasmFilter is an HTTP wasm filter named as the SDK examples name it, running PLUGIN with
+// the PluginConfig fields in cfg (YAML flow mapping entries) and vm_id.
+func wasmFilter(cfg, vmID string) string {
+	return `
+                  - name: envoy.filters.http.wasm
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+                      config: {` + cfg + `, vm_config: ` + vmConfig(vmID) + `}`
+}
+
+func vmConfig(vmID string) string {
+	return `{vm_id: ` + vmID + `, runtime: envoy.wasm.runtime.v8, code: {local: {filename: "PLUGIN"}}}`
+}
+
+// stringValue is a StringValue configuration holding JSON text.
+func stringValue(json string) string {
+	return `configuration: {"@type": type.googleapis.com/google.protobuf.StringValue, value: '` + json + `'}`
+}
+
+// startWasmBootstrap writes the bootstrap with the vmshare plugin, checks it loads without
+// problems, and starts a gateway from it.
+func startWasmBootstrap(t *testing.T, text string, opts ...func(*Options)) *testGateway {
+	t.Helper()
+	wasm := testwasm.Build(t, "gateway/testdata/plugins/vmshare")
+	up := headerUpstream(t)
+	path := envoyFile(t, text, "LISTEN_PORT", freePort(t), "UPSTREAM_PORT", testPort(t, up.Listener.Addr().String()), "PLUGIN", wasm)
+	if res := envoy.LoadFile(path); len(res.Problems) != 0 {
+		t.Fatalf("problems: %v", res.Problems)
+	}
+	return startGateway(t, SourceFunc(func() *config.Result { return envoy.LoadFile(path) }), opts...)
+}
 
 // Two filters sharing a vm_id see one shared-data counter and root
 // context ids 1 and 2 in one VM (a Go global counts the requests of both);
 // a filter with another vm_id has its own VM, root context 1 and counter.
 // Filters of the same name load, as in Envoy.
 func TestSharedVMAcrossFilters(t *testing.T) {
-	wasm := testwasm.Build(t, "gateway/testdata/plugins/vmshare")
-	up := headerUpstream(t)
-	path := envoyFile(t, sharedVMBootstrap, "LISTEN_PORT", freePort(t), "UPSTREAM_PORT", testPort(t, up.Listener.Addr().String()), "PLUGIN", wasm)
-	if res := envoy.LoadFile(path); len(res.Problems) != 0 {
-		t.Fatalf("problems: %v", res.Problems)
-	}
-	tg := startGateway(t, SourceFunc(func() *config.Result { return envoy.LoadFile(path) }), func(o *Options) { o.PoolSize = 1 })
+	// The first two filters have the same vm_id, code and vm_config (so one VM per worker in
+	// Envoy, with root contexts 1 and 2) and no name; the third has its own vm_id.
+	tg := startWasmBootstrap(t, wasmBootstrap("", "",
+		wasmFilter(stringValue(`{"name": "one"}`), "shared"),
+		wasmFilter(stringValue(`{"name": "two"}`), "shared"),
+		wasmFilter(`name: apart, `+stringValue(`{"name": "apart"}`), "apart")),
+		func(o *Options) { o.PoolSize = 1 })
 	for i := 1; i <= 3; i++ {
 		resp, body := request(t, "GET", tg.url+"/")
 		if resp.StatusCode != 200 {
@@ -121,75 +122,21 @@ func TestSharedVMAcrossFilters(t *testing.T) {
 	}
 }
 
-// serviceBootstrap has a singleton WasmService and a per-worker one beside an HTTP filter of
-// the singleton's vm_id.
-const serviceBootstrap = `
-bootstrap_extensions:
-  - name: envoy.bootstrap.wasm
-    typed_config:
-      "@type": type.googleapis.com/envoy.extensions.wasm.v3.WasmService
-      singleton: true
-      config:
-        name: svc
-        configuration: {"@type": type.googleapis.com/google.protobuf.StringValue, value: '{"role": "service"}'}
-        vm_config: {vm_id: shared, runtime: envoy.wasm.runtime.v8, code: {local: {filename: "PLUGIN"}}}
-  - name: envoy.bootstrap.wasm
-    typed_config:
-      "@type": type.googleapis.com/envoy.extensions.wasm.v3.WasmService
-      config:
-        name: worker
-        configuration: {"@type": type.googleapis.com/google.protobuf.StringValue, value: '{"role": "service"}'}
-        vm_config: {vm_id: other, runtime: envoy.wasm.runtime.v8, code: {local: {filename: "PLUGIN"}}}
-static_resources:
-  listeners:
-    - name: main
-      address:
-        socket_address: {address: 0.0.0.0, port_value: LISTEN_PORT}
-      filter_chains:
-        - filters:
-            - name: envoy.http_connection_manager
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                stat_prefix: ingress_http
-                route_config:
-                  virtual_hosts:
-                    - name: local_service
-                      domains: ["*"]
-                      routes:
-                        - match: {prefix: "/"}
-                          route: {cluster: web_service}
-                http_filters:
-                  - name: envoy.filters.http.wasm
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-                      config:
-                        name: one
-                        configuration: {"@type": type.googleapis.com/google.protobuf.StringValue, value: '{"name": "one"}'}
-                        vm_config: {vm_id: shared, runtime: envoy.wasm.runtime.v8, code: {local: {filename: "PLUGIN"}}}
-                  - name: envoy.filters.http.router
-  clusters:
-    - name: web_service
-      type: static
-      load_assignment:
-        cluster_name: web_service
-        endpoints:
-          - lb_endpoints:
-              - endpoint:
-                  address:
-                    socket_address: {address: 127.0.0.1, port_value: UPSTREAM_PORT}
-`
-
 // A singleton WasmService runs one VM of its own for the process: it registers the shared
 // queue the HTTP filter of its vm_id enqueues on, receives every item, and ticks; a
 // per-worker service runs one VM per worker. Both are listed in /plugins.
 func TestBootstrapWasmService(t *testing.T) {
-	wasm := testwasm.Build(t, "gateway/testdata/plugins/vmshare")
-	up := headerUpstream(t)
-	path := envoyFile(t, serviceBootstrap, "LISTEN_PORT", freePort(t), "UPSTREAM_PORT", testPort(t, up.Listener.Addr().String()), "PLUGIN", wasm)
-	if res := envoy.LoadFile(path); len(res.Problems) != 0 {
-		t.Fatalf("problems: %v", res.Problems)
+	service := func(name string, singleton bool, vmID string) string {
+		return `
+  - name: envoy.bootstrap.wasm
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.wasm.v3.WasmService
+      singleton: ` + strconv.FormatBool(singleton) + `
+      config: {name: ` + name + `, ` + stringValue(`{"role": "service"}`) + `, vm_config: ` + vmConfig(vmID) + `}`
 	}
-	tg := startGateway(t, SourceFunc(func() *config.Result { return envoy.LoadFile(path) }), func(o *Options) { o.PoolSize = 2 })
+	tg := startWasmBootstrap(t, wasmBootstrap("bootstrap_extensions:"+service("svc", true, "shared")+service("worker", false, "other"), "",
+		wasmFilter(`name: one, `+stringValue(`{"name": "one"}`), "shared")),
+		func(o *Options) { o.PoolSize = 2 })
 
 	deadline := time.Now().Add(30 * time.Second)
 	for i := 1; ; i++ {
@@ -234,74 +181,18 @@ func TestBootstrapWasmService(t *testing.T) {
 	}
 }
 
-const rootPropsBootstrap = `
-node:
-  id: gw-7
-  cluster: edge
-  metadata: {region: eu-1}
-static_resources:
-  listeners:
-    - name: main
-      address:
-        socket_address: {address: 0.0.0.0, port_value: LISTEN_PORT}
-      metadata:
-        filter_metadata:
-          envoy.filters.http.wasm: {tier: gold}
-      filter_chains:
-        - filters:
-            - name: envoy.http_connection_manager
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                stat_prefix: ingress_http
-                route_config:
-                  virtual_hosts:
-                    - name: local_service
-                      domains: ["*"]
-                      routes:
-                        - name: r1
-                          match: {prefix: "/"}
-                          route: {cluster: web_service}
-                          metadata: {filter_metadata: {envoy.filters.http.wasm: {auth: x}}}
-                http_filters:
-                  - name: envoy.filters.http.wasm
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-                      config:
-                        root_id: rid
-                        configuration:
-                          "@type": type.googleapis.com/google.protobuf.StringValue
-                          value: '{"name": "p", "root_props": [["xds","node","id"], ["node","cluster"], ["xds","node","metadata","region"],
-                            ["listener_metadata","filter_metadata","envoy.filters.http.wasm","tier"], ["plugin_name"], ["plugin_root_id"], ["plugin_vm_id"],
-                            ["route_name"], ["route_metadata"], ["xds","route_name"], ["cluster_name"], ["xds","listener_metadata"], ["request","path"]]}'
-                        vm_config:
-                          vm_id: vm7
-                          runtime: envoy.wasm.runtime.v8
-                          code: {local: {filename: "PLUGIN"}}
-                  - name: envoy.filters.http.router
-  clusters:
-    - name: web_service
-      type: static
-      load_assignment:
-        cluster_name: web_service
-        endpoints:
-          - lb_endpoints:
-              - endpoint:
-                  address:
-                    socket_address: {address: 127.0.0.1, port_value: UPSTREAM_PORT}
-`
-
 // In the root context (here on_configure) a plugin reads what Envoy serves without stream
 // info: xds.node and node (id, cluster, metadata), its listener's metadata, plugin_name (empty
 // for a PluginConfig without a name, as Envoy), plugin_root_id and plugin_vm_id; route,
 // cluster, xds.route_*, xds.listener_metadata and request attributes are NotFound.
 func TestRootContextProperties(t *testing.T) {
-	wasm := testwasm.Build(t, "gateway/testdata/plugins/vmshare")
-	up := headerUpstream(t)
-	path := envoyFile(t, rootPropsBootstrap, "LISTEN_PORT", freePort(t), "UPSTREAM_PORT", testPort(t, up.Listener.Addr().String()), "PLUGIN", wasm)
-	if res := envoy.LoadFile(path); len(res.Problems) != 0 {
-		t.Fatalf("problems: %v", res.Problems)
-	}
-	tg := startGateway(t, SourceFunc(func() *config.Result { return envoy.LoadFile(path) }))
+	props := `[["xds","node","id"], ["node","cluster"], ["xds","node","metadata","region"],
+		["listener_metadata","filter_metadata","envoy.filters.http.wasm","tier"], ["plugin_name"], ["plugin_root_id"],
+		["plugin_vm_id"], ["route_name"], ["route_metadata"], ["xds","route_name"], ["cluster_name"],
+		["xds","listener_metadata"], ["request","path"]]`
+	tg := startWasmBootstrap(t, wasmBootstrap("node: {id: gw-7, cluster: edge, metadata: {region: eu-1}}",
+		"\n      metadata: {filter_metadata: {envoy.filters.http.wasm: {tier: gold}}}",
+		wasmFilter(`root_id: rid, `+stringValue(`{"name": "p", "root_props": `+strings.Join(strings.Fields(props), "")+`}`), "vm7")))
 	resp, body := request(t, "GET", tg.url+"/")
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %s", resp.StatusCode, body)
