@@ -69,6 +69,9 @@ func (c *Config) Validate() Problems {
 			validatePlugin(p, add)
 		}
 	}
+	for i := range c.Services {
+		validatePlugin(&c.Services[i], add)
+	}
 	return ps
 }
 
