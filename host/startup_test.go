@@ -108,7 +108,8 @@ func TestMemoryLimitReplacesVM(t *testing.T) {
 	}
 	s := p.NewStream(StreamOptions{})
 	if r := s.RequestHeaders(reqHeaders(), true); r.Action != ActionContinue {
-		t.Fatalf("%+v", r) // the stream itself completes on the VM
+		s.Done()
+		t.Fatalf("%+v; log: %+v", r, rec.all()) // the stream itself completes on the VM
 	}
 	s.Done()
 	rec.mustHave(t, "grow ok")
