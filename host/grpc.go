@@ -124,7 +124,10 @@ type grpcState struct {
 
 // grpcCall is one open RPC of a VM.
 type grpcCall struct {
-	v      *vm
+	v *vm
+	// root is the caller's root context, which hears the answers (Envoy's
+	// grpc_call and grpc_stream use the root context of the calling one).
+	root   *rootCtx
 	tok    uint32
 	unary  bool
 	stream GRPCStream
@@ -222,7 +225,7 @@ func (c *grpcCall) OnClose(status uint32, message string) {
 // current reports whether c is still open on its VM and the VM can run
 // callbacks.
 func (v *vm) grpcCurrent(c *grpcCall) bool {
-	return v.grpc.calls[c.tok] == c && !v.closed && !v.failed.Load()
+	return v.grpc.calls[c.tok] == c && !v.closed && !v.failed.Load() && v.root(c.root.id) != nil
 }
 
 // deliverGRPC runs a metadata callback (VM lock held).
@@ -246,8 +249,8 @@ func (v *vm) deliverGRPC(c *grpcCall, mt types.MapType, md *HeaderMap) {
 	} else {
 		v.grpc.trailing = md
 	}
-	v.stack[0], v.stack[1], v.stack[2] = uint64(v.rootID), uint64(c.tok), uint64(md.Len())
-	_, _ = v.callTop(cbGRPC, v.rootID, f, 3, v.e.cfg.CallTimeout)
+	v.stack[0], v.stack[1], v.stack[2] = uint64(c.root.id), uint64(c.tok), uint64(md.Len())
+	_, _ = v.callTop(cbGRPC, c.root.id, f, 3, v.e.cfg.CallTimeout)
 	v.grpc.initial, v.grpc.trailing = nil, nil
 }
 
@@ -265,8 +268,8 @@ func (v *vm) grpcReceive(c *grpcCall, msg []byte) {
 		return
 	}
 	v.grpc.buf, v.grpc.receiving = msg, true
-	v.stack[0], v.stack[1], v.stack[2] = uint64(v.rootID), uint64(c.tok), uint64(len(msg))
-	_, _ = v.callTop(cbGRPC, v.rootID, f, 3, v.e.cfg.CallTimeout)
+	v.stack[0], v.stack[1], v.stack[2] = uint64(c.root.id), uint64(c.tok), uint64(len(msg))
+	_, _ = v.callTop(cbGRPC, c.root.id, f, 3, v.e.cfg.CallTimeout)
 	v.grpc.buf, v.grpc.receiving = nil, false
 }
 
@@ -291,7 +294,7 @@ func (v *vm) deliverGRPCClose(c *grpcCall, status uint32, message string) {
 			c.forget()
 		}
 	}()
-	if v.closed || v.failed.Load() {
+	if v.closed || v.failed.Load() || v.root(c.root.id) == nil {
 		return
 	}
 	if c.unary {
@@ -311,8 +314,8 @@ func (v *vm) deliverGRPCClose(c *grpcCall, status uint32, message string) {
 		return
 	}
 	v.status.code, v.status.msg = status, message
-	v.stack[0], v.stack[1], v.stack[2] = uint64(v.rootID), uint64(c.tok), uint64(status)
-	_, _ = v.callTop(cbGRPC, v.rootID, f, 3, v.e.cfg.CallTimeout)
+	v.stack[0], v.stack[1], v.stack[2] = uint64(c.root.id), uint64(c.tok), uint64(status)
+	_, _ = v.callTop(cbGRPC, c.root.id, f, 3, v.e.cfg.CallTimeout)
 	v.status.msg = ""
 }
 
@@ -327,7 +330,7 @@ func (v *vm) grpcTimeout(c *grpcCall) {
 
 // export returns the plugin's callback name, nil when it does not export it.
 func (v *vm) export(name string) api.Function {
-	if _, ok := v.p.mod.exports[name]; !ok {
+	if _, ok := v.g.mod.exports[name]; !ok {
 		return nil
 	}
 	return v.mod.ExportedFunction(name)

@@ -123,6 +123,9 @@ func (v *vm) openGRPC(m api.Module, a grpcArgs) types.Status {
 	if st != types.StatusOK {
 		return st
 	}
+	if v.rc == nil {
+		return types.StatusBadArgument // no root context yet (start functions)
+	}
 	caller := v.p.cfg.GRPC
 	if rawName && caller == nil {
 		return types.StatusParseFailure // no cluster is known
@@ -145,7 +148,7 @@ func (v *vm) openGRPC(m api.Module, a grpcArgs) types.Status {
 		Timeout: time.Duration(a.timeoutMs) * time.Millisecond, Unary: a.unary,
 	}
 	tok := v.allocGRPCToken(a.unary)
-	c := &grpcCall{v: v, tok: tok, unary: a.unary, credit: make(chan struct{}, grpcQueueDepth), gone: make(chan struct{})}
+	c := &grpcCall{v: v, root: v.rc, tok: tok, unary: a.unary, credit: make(chan struct{}, grpcQueueDepth), gone: make(chan struct{})}
 	stream, err := caller.GRPCOpen(req, c)
 	if err != nil {
 		if rawName && errors.Is(err, ErrUnknownCluster) {

@@ -348,9 +348,7 @@ func TestGRPCStreamFlowControl(t *testing.T) {
 	s := runHeaders(t, p)
 	defer s.Done()
 	st := g.next(t)
-	p.mu.Lock()
-	v := p.vms[0]
-	p.mu.Unlock()
+	v := p.g.serving()[0]
 	c := st.h.(*grpcCall)
 	send := func(n int) chan struct{} {
 		done := make(chan struct{})
