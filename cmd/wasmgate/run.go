@@ -125,7 +125,7 @@ fetched keeps its last good copy serving, and /plugins says why.`,
 	f.StringVar(&o.admin, "admin", "", "admin API address (default: the bootstrap's admin.address, else "+config.DefaultAdmin+"; \"off\" disables it)")
 	f.StringVar(&o.envoyConfig, "envoy-config", "", "Envoy static bootstrap YAML")
 	f.StringVar(&o.dataDir, "data-dir", "", "Higress standalone data directory")
-	f.IntVar(&o.poolSize, "vms", 0, "VMs per plugin, shared by plugins with the same module, vm_id and VM configuration (default: one per CPU)")
+	f.IntVar(&o.poolSize, "vms", 0, "VMs per plugin (default: one per CPU)")
 	f.StringVar(&o.logLevel, "log-level", "info", "gateway log level: debug, info, warn, error")
 	f.StringVar(&o.pluginLogLevel, "plugin-log-level", "info", "plugin (wasm) log level: trace, debug, info, warn, error, critical (warn with --data-dir, as in Higress)")
 	f.DurationVar(&o.startTimeout, "start-timeout", host.DefaultStartTimeout, "CPU deadline of each plugin start-up call (start functions, on_vm_start, on_configure); 0 disables it")
