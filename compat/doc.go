@@ -13,6 +13,7 @@
 // build and vet with it); scaffold.InstallCompat writes each with its own
 // go.mod to the user cache, and wasmgate build, test and compat point a
 // plugin's go.mod at them with replace directives. The zz_sdk.go files are
-// generated (compat/internal/gen); the rest keeps Higress's signatures
-// where they differ from the SDK's.
+// generated (compat/internal/gen), and so is higress-plugins' wrapper file
+// zz_higress.go, from wasm-go's higress.go with the older Redis callback;
+// the rest keeps Higress's signatures where they differ from the SDK's.
 package compat

@@ -19,6 +19,16 @@ func main() {
 			os.Exit(1)
 		}
 	}
+	for _, d := range gen.DerivedFiles {
+		out, err := gen.Derive("compat", d)
+		if err == nil {
+			err = os.WriteFile(filepath.Join("compat", filepath.FromSlash(d.To)), out, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 }
 
 func write(p gen.Package) error {
