@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -159,34 +158,13 @@ func offIfZero(d time.Duration) time.Duration {
 
 // adminAddress picks the admin API's address: --admin when given, else the
 // configuration's own (an Envoy bootstrap's admin.address), else the default.
-// An address other than loopback is used, with a warning: without a token
-// the admin API has no authentication.
+// The gateway warns when the address it binds is not loopback.
 func adminAddress(flag string, first *config.Result, log *slog.Logger) string {
-	addr, from := flag, "--admin"
-	if addr == "" && first != nil && first.Config != nil && first.Config.AdminAddress != "" {
-		addr, from = first.Config.AdminAddress, "admin.address of the configuration"
+	if flag == "" && first != nil && first.Config != nil && first.Config.AdminAddress != "" {
+		log.Info("admin address from the configuration's admin.address", "address", first.Config.AdminAddress)
+		return first.Config.AdminAddress
 	}
-	if addr == "" || addr == "off" {
-		return addr
-	}
-	if !loopbackAddress(addr) {
-		log.Warn("the admin API listens beyond this machine and, without --admin-token, has no authentication: anyone who reaches it can read the configuration and change log levels",
-			"address", addr, "from", from)
-	}
-	return addr
-}
-
-// loopbackAddress reports whether host:port names a loopback host.
-func loopbackAddress(addr string) bool {
-	h, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+	return flag
 }
 
 func parsePluginLevel(s string) (types.LogLevel, error) {
