@@ -10,13 +10,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wasmgate/wasmgate/deploy"
-	"github.com/wasmgate/wasmgate/oci/registry"
 	"github.com/wasmgate/wasmgate/pluginspec"
 )
 
 func init() {
 	var (
 		rf          registryFlags
+		ff          fetchFlags
 		opts        deploy.Options
 		configFile  string
 		rulesFile   string
@@ -84,7 +84,7 @@ Violations name the field: config.blocked_code: must be >= 101.
 					return fmt.Errorf("%w (generate it with wasmgate spec %s)", err, ref)
 				}
 			default:
-				a, err := registry.Pull(ctx, ref, rf.options())
+				a, err := pullImage(ctx, ref, rf, ff)
 				if err != nil {
 					return err
 				}
@@ -127,6 +127,7 @@ Violations name the field: config.blocked_code: must be >= 101.
 		},
 	}
 	rf.add(cmd)
+	ff.add(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&configFile, "config", "", "global configuration, YAML or JSON")
 	fl.StringVar(&rulesFile, "match-rules", "", "match rules, YAML or JSON: a list of {ingress|domain|service, config, configDisable}")

@@ -33,19 +33,7 @@ names must be plain file names. The pull is bounded by the fetch timeouts and
 retried when another attempt may succeed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := rf.options()
-			lim, err := ff.imageLimits()
-			if err != nil {
-				return err
-			}
-			opts.Limits = lim
-			opts.HTTPClient = fetch.Client(ff.timeouts())
-			var a *oci.Artifact
-			err = fetch.Retry(cmd.Context(), ff.timeouts(), slog.Default(), args[0], func(ctx context.Context) error {
-				var err error
-				a, err = registry.Pull(ctx, args[0], opts)
-				return err
-			})
+			a, err := pullImage(cmd.Context(), args[0], rf, ff)
 			if err != nil {
 				return err
 			}
@@ -81,4 +69,23 @@ retried when another attempt may succeed.`,
 	cmd.Flags().StringVarP(&out, "output", "o", "plugin.wasm", "module output file, - for stdout")
 	cmd.Flags().StringVar(&metadata, "metadata", "", "also write spec.yaml, READMEs and icon.png into this directory")
 	rootCmd.AddCommand(cmd)
+}
+
+// pullImage pulls ref within ff's size limits and timeouts, retrying when
+// another attempt may succeed.
+func pullImage(ctx context.Context, ref string, rf registryFlags, ff fetchFlags) (*oci.Artifact, error) {
+	opts := rf.options()
+	lim, err := ff.imageLimits()
+	if err != nil {
+		return nil, err
+	}
+	opts.Limits = lim
+	opts.HTTPClient = fetch.Client(ff.timeouts())
+	var a *oci.Artifact
+	err = fetch.Retry(ctx, ff.timeouts(), slog.Default(), ref, func(ctx context.Context) error {
+		var err error
+		a, err = registry.Pull(ctx, ref, opts)
+		return err
+	})
+	return a, err
 }

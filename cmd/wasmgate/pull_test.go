@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,5 +99,64 @@ func TestPullRefusesHostileImages(t *testing.T) {
 	out, err = exec.Command(bin, "pull", "--max-module-size", "32Ki", "-o", filepath.Join(dir, "q.wasm"), reg.Host+"/p/good:1").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "module size limit") {
 		t.Fatalf("--max-module-size 32Ki: %v\n%s", err, out)
+	}
+}
+
+// TestRegistryCommandsEndAtTheirTimeouts: push and deploy against a
+// registry that accepts connections and never answers end at their
+// response timeout with an error that names it, instead of hanging.
+func TestRegistryCommandsEndAtTheirTimeouts(t *testing.T) {
+	bin := authBuildWasmgate(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	dir := t.TempDir()
+	wasm := filepath.Join(dir, "plugin.wasm")
+	if err := os.WriteFile(wasm, tinyModule(16), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(cfg, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pluginCfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(pluginCfg, []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ref := ln.Addr().String() + "/p/hang:1"
+	for name, args := range map[string][]string{
+		"push":   {"push", "--plain-http", "--docker-config", cfg, "--response-timeout", "300ms", wasm, ref},
+		"deploy": {"deploy", "--plain-http", "--docker-config", cfg, "--fetch-response-timeout", "300ms", "--fetch-timeout", "2s", ref, "--config", pluginCfg},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			start := time.Now()
+			out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+			took := time.Since(start)
+			if err == nil || ctx.Err() != nil {
+				t.Fatalf("%s: err %v after %s:\n%s", name, err, took, out)
+			}
+			if !strings.Contains(string(out), "response timeout") {
+				t.Errorf("%s error does not name the timeout:\n%s", name, out)
+			}
+		})
 	}
 }

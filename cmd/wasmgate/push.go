@@ -1,13 +1,20 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
+	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/registry/remote/retry"
 
 	"github.com/wasmgate/wasmgate/oci"
+	"github.com/wasmgate/wasmgate/oci/fetch"
 	"github.com/wasmgate/wasmgate/oci/registry"
 )
 
@@ -26,9 +33,39 @@ func (f *registryFlags) options() registry.Options {
 	return registry.Options{PlainHTTP: f.plainHTTP, DockerConfig: f.dockerConfig}
 }
 
+// pushFlags bound an upload: each connection and each answer by the fetch
+// timeouts' connect and response bounds, the whole push by --timeout.
+type pushFlags struct {
+	connect, response, total time.Duration
+}
+
+func (f *pushFlags) add(cmd *cobra.Command) {
+	d := fetch.DefaultTimeouts()
+	fl := cmd.Flags()
+	fl.DurationVar(&f.connect, "connect-timeout", d.Connect, "bound on opening one connection to the registry (TCP and TLS)")
+	fl.DurationVar(&f.response, "response-timeout", d.Response, "bound on waiting for the registry to answer a request once it is sent")
+	fl.DurationVar(&f.total, "timeout", 5*time.Minute, "bound on the whole push")
+}
+
+// push uploads the image rooted at manifest from store to ref within f's
+// bounds, retrying answers the registry marks as temporary (5xx, 429).
+func (f *pushFlags) push(ctx context.Context, src oras.ReadOnlyTarget, manifest, ref string, rf registryFlags) (ocispec.Descriptor, error) {
+	opts := rf.options()
+	client := fetch.Client(fetch.Timeouts{Connect: f.connect, Response: f.response})
+	opts.HTTPClient = &http.Client{Transport: retry.NewTransport(client.Transport)}
+	ctx, cancel := context.WithTimeoutCause(ctx, f.total, fmt.Errorf("push %s: not done within the %s --timeout", ref, f.total))
+	defer cancel()
+	desc, err := registry.Push(ctx, src, manifest, ref, opts)
+	if err != nil && context.Cause(ctx) != nil && ctx.Err() == context.DeadlineExceeded {
+		return desc, context.Cause(ctx)
+	}
+	return desc, err
+}
+
 func init() {
 	var (
 		rf     registryFlags
+		pf     pushFlags
 		format string
 		wasm   string
 	)
@@ -53,7 +90,7 @@ or a .wasm file, packaged alone.`,
 				if err != nil {
 					return err
 				}
-				desc, err := registry.Push(ctx, l.Store, l.Manifest.Digest.String(), ref, rf.options())
+				desc, err := pf.push(ctx, l.Store, l.Manifest.Digest.String(), ref, rf)
 				if err != nil {
 					return err
 				}
@@ -79,7 +116,7 @@ or a .wasm file, packaged alone.`,
 					return fmt.Errorf("%s: %w", src, err)
 				}
 			}
-			desc, err := registry.Push(ctx, img, img.Manifest.Digest.String(), ref, rf.options())
+			desc, err := pf.push(ctx, img, img.Manifest.Digest.String(), ref, rf)
 			if err != nil {
 				return err
 			}
@@ -88,6 +125,7 @@ or a .wasm file, packaged alone.`,
 		},
 	}
 	rf.add(cmd)
+	pf.add(cmd)
 	cmd.Flags().StringVar(&format, "format", "oci", "image format when packaging a folder or .wasm: oci, docker or wasm")
 	cmd.Flags().StringVar(&wasm, "wasm", "", "module file when packaging a folder")
 	rootCmd.AddCommand(cmd)
