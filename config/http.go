@@ -23,6 +23,8 @@ type HTTPSettings struct {
 	Headers HeaderMutations
 	// MostSpecificHeaderMutationsWins applies the route's mutations last instead of first.
 	MostSpecificHeaderMutationsWins bool
+	// Codec is the HTTP version the listener speaks (codec_type; AUTO by default).
+	Codec Codec
 	// HTTPOptions are the timeouts and limits.
 	HTTPOptions
 }

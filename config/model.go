@@ -143,7 +143,9 @@ type Listener struct {
 	// Metadata is the listener's metadata (the `listener_metadata` property).
 	Metadata Metadata
 	// HTTP holds the connection manager settings that shape every request and response.
-	HTTP   HTTPSettings
+	HTTP HTTPSettings
+	// TLS, when set, terminates TLS on the listener.
+	TLS    *DownstreamTLS
 	Origin Origin
 }
 
@@ -334,7 +336,10 @@ type Cluster struct {
 	Metadata Metadata
 	// Upstream holds the connection pool's buffer, idle and header limits.
 	Upstream UpstreamOptions
-	Origin   Origin
+	// HTTP2 makes requests to the endpoints use HTTP/2: over TLS through ALPN, on plaintext
+	// with prior knowledge (h2c), as Envoy's http2_protocol_options do.
+	HTTP2  bool
+	Origin Origin
 }
 
 // EffectiveConnectTimeout resolves ConnectTimeout, defaulting to DefaultConnectTimeout.
@@ -360,10 +365,18 @@ func (e Endpoint) Address() string {
 type TLS struct {
 	// SNI is the server name to send; empty means the endpoint host.
 	SNI string
-	// CAFile is a PEM bundle to verify the server with; empty means the system roots.
+	// CAFile is a PEM bundle to verify the server with; empty means CA, or else the system
+	// roots.
 	CAFile string
+	// CA is a PEM bundle given inline.
+	CA []byte
 	// InsecureSkipVerify disables certificate verification. Envoy does not verify upstream
 	// certificates unless a validation context is configured, and the Envoy adapter reproduces
 	// that by setting this field.
 	InsecureSkipVerify bool
+	// ClientCert, when set, is presented to the upstream (common_tls_context.tls_certificates).
+	ClientCert *Certificate
+	// ALPN are the protocols offered (alpn_protocols); empty means h2 and http/1.1 for an
+	// HTTP/2 cluster and none otherwise.
+	ALPN []string
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -26,6 +27,11 @@ type connServer struct {
 	gw   *Server
 	name string
 	ln   net.Listener
+	// lt is the listener's TLS (nil for plaintext); codec the HTTP versions
+	// it serves. HTTP/2 connections go to h2 (see h2.go).
+	lt    *listenerTLS
+	codec config.Codec
+	h2    *h2Server
 
 	mu       sync.Mutex
 	conns    map[*serverConn]struct{}
@@ -33,8 +39,12 @@ type connServer struct {
 	closed   chan struct{} // closed when the last connection ended after Shutdown or Close
 }
 
-func newConnServer(gw *Server, name string, ln net.Listener) *connServer {
-	return &connServer{gw: gw, name: name, ln: ln, conns: map[*serverConn]struct{}{}}
+func newConnServer(gw *Server, name string, ln net.Listener, lt *listenerTLS, codec config.Codec) *connServer {
+	s := &connServer{gw: gw, name: name, ln: ln, lt: lt, codec: codec, conns: map[*serverConn]struct{}{}}
+	if codec != config.CodecHTTP1 {
+		s.h2 = newH2Server(gw, name, lt)
+	}
+	return s
 }
 
 // serve accepts connections until the listener closes.
@@ -75,6 +85,10 @@ func (s *connServer) serve() error {
 // finish their request (their response says Connection: close) and waits
 // for them until ctx ends.
 func (s *connServer) Shutdown(ctx context.Context) error {
+	if s.h2 != nil {
+		// GOAWAY to HTTP/2 connections: their streams finish, new ones are refused.
+		go func() { _ = s.h2.base.Shutdown(ctx) }()
+	}
 	s.mu.Lock()
 	s.draining = true
 	s.ln.Close()
@@ -189,6 +203,15 @@ func (c *serverConn) serve() {
 	c.bw.Reset(c.rwc)
 	c.w.Reset(c.bw)
 	gw := c.srv.gw
+	if c.srv.lt != nil || c.srv.h2 != nil {
+		switch c.negotiate() {
+		case protoClose:
+			return
+		case protoH2:
+			c.srv.h2.serve(c)
+			return
+		}
+	}
 	for served := 0; ; served++ {
 		snap := gw.snap.Load()
 		if snap == nil || snap.listeners[c.srv.name] == nil {
@@ -316,20 +339,31 @@ func connRequest(c *serverConn, req *http1.Request) *inbound {
 	if a, p, ok := absoluteForm(req.Target); ok {
 		authority, path = a, p
 	}
-	h := host.NewHeaderMap(":authority", authority, ":path", path, ":method", req.Method, ":scheme", "http")
+	scheme := "http"
+	tc, isTLS := c.rwc.(*tls.Conn)
+	if isTLS {
+		scheme = "https"
+	}
+	h := host.NewHeaderMap(":authority", authority, ":path", path, ":method", req.Method, ":scheme", scheme)
 	for _, f := range req.Fields {
 		if f.Name == "host" || (hopByHop(f.Name) && f.Name != "te") {
 			continue
 		}
 		h.Add(f.Name, f.Value)
 	}
-	addConnectionManagerHeaders(h, "http")
+	addConnectionManagerHeaders(h, scheme)
 	proto := "HTTP/1.1"
 	if req.Minor == 0 {
 		proto = "HTTP/1.0"
 	}
-	return &inbound{headers: h, hasBody: req.HasBody(), protocol: proto,
+	rq := &inbound{headers: h, hasBody: req.HasBody(), protocol: proto,
 		remote: c.rwc.RemoteAddr().String(), local: c.rwc.LocalAddr().String()}
+	if isTLS {
+		cs := tc.ConnectionState()
+		rq.tls, rq.serverName = true, cs.ServerName
+		rq.tlsInfo = connectionTLS(&cs, c.srv.lt.local(cs.ServerName))
+	}
+	return rq
 }
 
 // absoluteForm splits an absolute-form request target (RFC 9112 §3.2.2)

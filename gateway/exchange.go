@@ -157,6 +157,8 @@ type inbound struct {
 	tls      bool
 	// serverName is the TLS server name the client asked for.
 	serverName string
+	// tlsInfo describes the TLS connection; nil for plaintext.
+	tlsInfo *attributes.TLS
 }
 
 func (gw *Server) serveExchange(ln *listenerRuntime, snap *snapshot, ds downstream, rq *inbound) {

@@ -22,6 +22,8 @@ func newRequestAttributes(rq *inbound, h *host.HeaderMap) *attributes.Request {
 		Source:       rq.remote,
 		Destination:  rq.local,
 		ConnectionID: connectionIDs.Add(1),
+		ServerName:   rq.serverName,
+		TLS:          rq.tlsInfo,
 	}
 	a.ID, _ = h.Get("x-request-id")
 	a.SetRequestHeaders(h)

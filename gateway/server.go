@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -144,10 +145,18 @@ type Server struct {
 }
 
 type listenerServer struct {
-	name    string
+	name string
+	id   listenerIdentity
+	ln   net.Listener
+	srv  *connServer
+	tls  *listenerTLS // nil for plaintext
+}
+
+// listenerIdentity is what a listener cannot change without reopening.
+type listenerIdentity struct {
 	address string
-	ln      net.Listener
-	srv     *connServer
+	tls     bool
+	codec   config.Codec
 }
 
 // New creates a gateway. Apply a configuration, then Serve.
@@ -286,14 +295,24 @@ func (gw *Server) withListenOverride(cfg *config.Config) *config.Config {
 }
 
 // bindListeners opens the listeners the configuration names. A listener
-// that moves to a new address is reopened there.
+// that moves to a new address, or changes between TLS and plaintext or its
+// codec, is reopened; a TLS listener that stays takes the new certificates
+// for its next handshakes.
 func (gw *Server) bindListeners(cfg *config.Config) error {
-	want := map[string]string{}
+	want := map[string]listenerIdentity{}
+	certs := map[string]*serverTLS{}
 	for _, l := range cfg.Listeners {
-		want[l.Name] = l.Address
+		want[l.Name] = listenerIdentity{address: l.Address, tls: l.TLS != nil, codec: l.HTTP.Codec}
+		if l.TLS != nil {
+			st, err := newServerTLS(l.Name, l.TLS, l.HTTP.Codec)
+			if err != nil {
+				return err
+			}
+			certs[l.Name] = st
+		}
 	}
 	for name, ls := range gw.listeners {
-		if addr, ok := want[name]; !ok || addr != ls.address {
+		if id, ok := want[name]; !ok || id != ls.id {
 			ls.srv.Close()
 			delete(gw.listeners, name)
 		}
@@ -304,23 +323,32 @@ func (gw *Server) bindListeners(cfg *config.Config) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if _, ok := gw.listeners[name]; ok {
+		if ls, ok := gw.listeners[name]; ok {
+			if ls.tls != nil {
+				ls.tls.cur.Store(certs[name])
+			}
 			continue
 		}
-		addr := want[name]
-		ln, err := net.Listen("tcp", addr)
+		id := want[name]
+		ln, err := net.Listen("tcp", id.address)
 		if err != nil {
 			return fmt.Errorf("listener %s: %w", name, err)
 		}
-		srv := newConnServer(gw, name, ln)
-		ls := &listenerServer{name: name, address: addr, ln: ln, srv: srv}
+		var lt *listenerTLS
+		if id.tls {
+			lt = &listenerTLS{}
+			lt.cur.Store(certs[name])
+			ln = tls.NewListener(ln, &tls.Config{GetConfigForClient: lt.config})
+		}
+		srv := newConnServer(gw, name, ln, lt, id.codec)
+		ls := &listenerServer{name: name, id: id, ln: ln, srv: srv, tls: lt}
 		gw.listeners[name] = ls
 		go func() {
 			if err := srv.serve(); err != nil {
 				gw.log.Error("listener stopped", "listener", name, "error", err)
 			}
 		}()
-		gw.log.Info("listening", "listener", name, "address", ln.Addr().String())
+		gw.log.Info("listening", "listener", name, "address", ln.Addr().String(), "tls", id.tls, "codec", id.codec.String())
 	}
 	return nil
 }

@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -55,20 +52,13 @@ func newUpstream(c config.Cluster, builtin map[string]config.Endpoint) (*upstrea
 		ForceAttemptHTTP2:      false,
 	}
 	if c.TLS != nil {
-		tc := &tls.Config{ServerName: c.TLS.SNI, InsecureSkipVerify: c.TLS.InsecureSkipVerify}
-		if c.TLS.CAFile != "" {
-			pem, err := os.ReadFile(c.TLS.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("cluster %s: tls ca file: %w", c.Name, err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("cluster %s: tls ca file %s: no certificates", c.Name, c.TLS.CAFile)
-			}
-			tc.RootCAs = pool
+		tc, err := upstreamTLSConfig(c)
+		if err != nil {
+			return nil, err
 		}
 		t.TLSClientConfig = tc
 	}
+	t.Protocols = upstreamProtocols(c)
 	u.transport = t
 	return u, nil
 }

@@ -271,7 +271,7 @@ func (p *parser) cluster(c *clusterv3.Cluster, path fieldPath) (config.Cluster, 
 		}
 		cl.TLS = tls
 	}
-	p.protocolOptions(c, path)
+	p.protocolOptions(c, path, &cl)
 	p.clusterOptions(c, &cl)
 	return cl, true
 }
@@ -295,8 +295,13 @@ func (p *parser) listener(l *listenerv3.Listener, path fieldPath) (config.Listen
 		if fc.GetFilterChainMatch() != nil {
 			p.warnf(fcPath.key("filter_chain_match"), "filter chain matching is not supported, ignored")
 		}
-		if fc.GetTransportSocket() != nil {
-			p.warnf(fcPath.key("transport_socket"), "TLS termination is not supported, ignored")
+		var chainTLS *config.DownstreamTLS
+		if ts := fc.GetTransportSocket(); ts != nil {
+			t, ok := p.downstreamTLS(ts, fcPath.key("transport_socket"))
+			if !ok {
+				return ln, false
+			}
+			chainTLS = t
 		}
 		for j, f := range fc.GetFilters() {
 			fPath := fcPath.key("filters").idx(j)
@@ -314,6 +319,7 @@ func (p *parser) listener(l *listenerv3.Listener, path fieldPath) (config.Listen
 				continue
 			}
 			found = true
+			ln.TLS = chainTLS
 			if !p.hcm(hcm, u.body, &ln) {
 				return ln, false
 			}

@@ -148,7 +148,7 @@ func TestFullBootstrap(t *testing.T) {
 	}
 	caAbs, _ := filepath.Abs(filepath.Join("testdata", "certs", "ca.pem"))
 	if secure.Discovery != config.DiscoveryStrictDNS || secure.ConnectTimeout != 1500*time.Millisecond ||
-		secure.TLS == nil || *secure.TLS != (config.TLS{SNI: "secure.example.com", CAFile: caAbs}) {
+		secure.TLS == nil || !reflect.DeepEqual(*secure.TLS, config.TLS{SNI: "secure.example.com", CAFile: caAbs}) {
 		t.Errorf("secure cluster = %+v tls %+v", secure, secure.TLS)
 	}
 }

@@ -162,7 +162,7 @@ func TestEveryFieldAppliedOrWarned(t *testing.T) {
 		cluster + ".circuit_breakers",
 		cluster + ".load_assignment.endpoints[0].locality",
 		cluster + ".load_assignment.endpoints[0].lb_endpoints[0].metadata",
-		cluster + ".transport_socket.typed_config.common_tls_context.alpn_protocols",
+		cluster + ".transport_socket.typed_config.common_tls_context.tls_params.cipher_suites",
 	}
 	for _, w := range wantWarned {
 		if !slices.Contains(warned, w) {

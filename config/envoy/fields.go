@@ -68,7 +68,7 @@ func init() {
 		"envoy.config.listener.v3.Listener.stat_prefix",
 		hcmName+".stat_prefix",
 	)
-	handleIf(hcmName+".codec_type", enumCheck("%s %s is not supported: the gateway serves HTTP/1.1; ignored", "AUTO", "HTTP1"))
+	handleIf(hcmName+".codec_type", enumCheck("%s %s is not supported (HTTP/3 needs QUIC); ignored", "AUTO", "HTTP1", "HTTP2"))
 	handleIf(hcmName+".generate_request_id", func(_ protoreflect.FieldDescriptor, v protoreflect.Value) string {
 		if !boolValue(v) {
 			return "generate_request_id false is not supported: the gateway always adds x-request-id; ignored"

@@ -304,7 +304,19 @@ func (p *parser) upstreamTLS(ts *corev3.TransportSocket, path fieldPath) (*confi
 	case nil, *rawbufferv3.RawBuffer:
 		return nil, true
 	case *tlsv3.UpstreamTlsContext:
-		tls := &config.TLS{SNI: m.GetSni()}
+		tls := &config.TLS{SNI: m.GetSni(), ALPN: m.GetCommonTlsContext().GetAlpnProtocols()}
+		certs, ok := p.certificates(m.GetCommonTlsContext(), u.body.key("common_tls_context"))
+		if !ok {
+			return nil, false
+		}
+		switch len(certs) {
+		case 0:
+		case 1:
+			tls.ClientCert = &certs[0]
+		default:
+			p.errorf(u.body.key("common_tls_context").key("tls_certificates"), "an upstream TLS context takes one client certificate, not %d", len(certs))
+			return nil, false
+		}
 		vc := m.GetCommonTlsContext().GetValidationContext()
 		if vc == nil {
 			if m.GetCommonTlsContext().GetValidationContextType() != nil {
@@ -321,8 +333,11 @@ func (p *parser) upstreamTLS(ts *corev3.TransportSocket, path fieldPath) (*confi
 		case *corev3.DataSource_Filename:
 			tls.CAFile = absPath(p.path(ca.Filename))
 		default:
-			p.errorf(u.body.key("common_tls_context").key("validation_context").key("trusted_ca"), "only a trusted_ca filename is supported")
-			return nil, false
+			d, ok := p.tlsData(vc.GetTrustedCa(), u.body.key("common_tls_context").key("validation_context").key("trusted_ca"))
+			if !ok {
+				return nil, false
+			}
+			tls.CA = d.Inline
 		}
 		return tls, true
 	}
@@ -331,8 +346,8 @@ func (p *parser) upstreamTLS(ts *corev3.TransportSocket, path fieldPath) (*confi
 }
 
 // protocolOptions unpacks the cluster's typed_extension_protocol_options (so the field walk
-// looks inside them) and warns about upstream HTTP/2, which the gateway does not speak.
-func (p *parser) protocolOptions(c *clusterv3.Cluster, path fieldPath) {
+// looks inside them) and reads whether the cluster speaks HTTP/2 upstream.
+func (p *parser) protocolOptions(c *clusterv3.Cluster, path fieldPath, cl *config.Cluster) {
 	opts := c.GetTypedExtensionProtocolOptions()
 	keys := slices.Sorted(maps.Keys(opts))
 	for _, k := range keys {
@@ -341,11 +356,19 @@ func (p *parser) protocolOptions(c *clusterv3.Cluster, path fieldPath) {
 		if !ok {
 			continue
 		}
-		if o, ok := u.msg.(*upstreamhttpv3.HttpProtocolOptions); ok && o.GetExplicitHttpConfig().GetHttp2ProtocolOptions() != nil {
-			p.warnf(u.body.key("explicit_http_config").key("http2_protocol_options"), "cluster %q: upstream HTTP/2 is not supported, HTTP/1.1 is used", c.GetName())
+		o, ok := u.msg.(*upstreamhttpv3.HttpProtocolOptions)
+		if !ok {
+			continue
+		}
+		if o.GetExplicitHttpConfig().GetHttp2ProtocolOptions() != nil {
+			cl.HTTP2 = true
+		}
+		if o.GetUseDownstreamProtocolConfig() != nil || o.GetAutoConfig() != nil {
+			// Handled by the field walk's warning; HTTP/1.1 is used.
+			continue
 		}
 	}
 	if c.GetHttp2ProtocolOptions() != nil { //nolint:staticcheck // deprecated field, still accepted by Envoy
-		p.warnf(path.key("http2_protocol_options"), "cluster %q: upstream HTTP/2 is not supported, HTTP/1.1 is used", c.GetName())
+		cl.HTTP2 = true
 	}
 }

@@ -104,6 +104,12 @@ func (p *parser) httpSettings(h *hcmv3.HttpConnectionManager) config.HTTPSetting
 		s.ServerHeader = config.ServerPassThrough
 	}
 	s.SchemeOverwrite = h.GetSchemeHeaderTransformation().GetSchemeToOverwrite()
+	switch h.GetCodecType() {
+	case hcmv3.HttpConnectionManager_HTTP1:
+		s.Codec = config.CodecHTTP1
+	case hcmv3.HttpConnectionManager_HTTP2:
+		s.Codec = config.CodecHTTP2
+	}
 	return s
 }
 

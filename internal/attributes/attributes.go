@@ -28,6 +28,8 @@ type Request struct {
 	Source       string           // source.address as host:port
 	Destination  string           // destination.address as host:port
 	ConnectionID uint64           // connection.id
+	ServerName   string           // connection.requested_server_name
+	TLS          *TLS             // the downstream TLS connection; nil for plaintext
 
 	mu          sync.Mutex
 	method      string
@@ -206,7 +208,12 @@ func (r *Request) Property(path []string) (any, bool) {
 			case "id":
 				return r.ConnectionID, true
 			case "mtls":
-				return false, true
+				return r.TLS != nil && r.TLS.PeerPresented, true
+			case "requested_server_name":
+				return r.ServerName, true
+			}
+			if r.TLS != nil {
+				return r.TLS.attribute(path[1])
 			}
 		}
 	}
@@ -319,4 +326,49 @@ func snapshot(fields []host.HeaderField) map[string]string {
 		}
 	}
 	return m
+}
+
+// TLS describes a TLS connection as Envoy's certificate attributes do.
+type TLS struct {
+	// Version is the protocol version as BoringSSL names it ("TLSv1.3").
+	Version string
+	// Local and Peer are the certificates of this side and of the peer.
+	Local, Peer Cert
+	// PeerPresented reports whether the peer sent a certificate.
+	PeerPresented bool
+	// PeerDigest is the hex SHA-256 of the peer certificate's DER bytes.
+	PeerDigest string
+}
+
+// Cert is what the attributes tell of a certificate.
+type Cert struct {
+	// Subject is the subject in RFC 2253 form.
+	Subject string
+	// DNSSAN and URISAN are the first DNS and URI subject alternative names.
+	DNSSAN, URISAN string
+}
+
+// attribute answers connection.NAME (and upstream.NAME) for a TLS
+// connection: the version and subjects always, the SANs and the digest when
+// the certificate has them.
+func (t *TLS) attribute(name string) (any, bool) {
+	switch name {
+	case "tls_version":
+		return t.Version, true
+	case "subject_local_certificate":
+		return t.Local.Subject, true
+	case "subject_peer_certificate":
+		return t.Peer.Subject, true
+	case "dns_san_local_certificate":
+		return t.Local.DNSSAN, t.Local.DNSSAN != ""
+	case "dns_san_peer_certificate":
+		return t.Peer.DNSSAN, t.Peer.DNSSAN != ""
+	case "uri_san_local_certificate":
+		return t.Local.URISAN, t.Local.URISAN != ""
+	case "uri_san_peer_certificate":
+		return t.Peer.URISAN, t.Peer.URISAN != ""
+	case "sha256_peer_certificate_digest":
+		return t.PeerDigest, t.PeerDigest != ""
+	}
+	return nil, false
 }
