@@ -54,6 +54,7 @@ type runOptions struct {
 	otlpEndpoint   string
 	fetch          fetchFlags
 	limits         limitFlags
+	tls            tlsFlags
 }
 
 func init() {
@@ -145,6 +146,7 @@ fetched keeps its last good copy serving, and /plugins says why.`,
 	f.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "send traces as OpenTelemetry spans to this OTLP/HTTP endpoint (http://HOST:4318)")
 	o.fetch.add(cmd)
 	o.limits.register(f)
+	o.tls.register(f)
 	rootCmd.AddCommand(cmd)
 }
 
@@ -350,6 +352,11 @@ func runGateway(parent context.Context, o runOptions) error {
 		return err
 	}
 	src = withOverrides(src, overrides)
+	listenTLS, err := o.tls.settings(log)
+	if err != nil {
+		return err
+	}
+	src = withTLS(src, listenTLS)
 	traceOpts, stopTrace, err := o.traceOptions(ctx, dev != nil)
 	if err != nil {
 		return err

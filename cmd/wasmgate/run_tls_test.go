@@ -1,0 +1,90 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDevCertificateIsMadeOnceAndRenewed: the development certificate is
+// made when missing, reused while valid, and made again a week before it
+// expires.
+func TestDevCertificateIsMadeOnceAndRenewed(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	cert, key, made, err := devCertificate(dir, now)
+	if err != nil || !made {
+		t.Fatalf("first call: made %v, %v", made, err)
+	}
+	kp, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kp.Leaf.VerifyHostname("localhost"); err != nil {
+		t.Error(err)
+	}
+	if err := kp.Leaf.VerifyHostname("127.0.0.1"); err != nil {
+		t.Error(err)
+	}
+	if _, _, made, err := devCertificate(dir, now.Add(time.Hour)); err != nil || made {
+		t.Errorf("second call: made %v, %v (want the same certificate)", made, err)
+	}
+	if _, _, made, err := devCertificate(dir, kp.Leaf.NotAfter.Add(-24*time.Hour)); err != nil || !made {
+		t.Errorf("near expiry: made %v, %v (want a new certificate)", made, err)
+	}
+}
+
+// TestRunDevCert: wasmgate run --dev-cert serves HTTPS with HTTP/2 in
+// front of the echo upstream, with the certificate it wrote to the cache.
+func TestRunDevCert(t *testing.T) {
+	bin := authBuildWasmgate(t)
+	cache := t.TempDir()
+	listen, admin := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin, "run", "--dev-cert", "--listen", listen, "--admin", admin, "--no-watch")
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	waitReady(t, "http://"+admin, logs)
+	pem, err := os.ReadFile(filepath.Join(cache, "wasmgate", "dev-cert", "cert.pem"))
+	if err != nil {
+		t.Fatalf("development certificate: %v\n%s", err, logs)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get("https://" + listen + "/anything/hello")
+	if err != nil {
+		t.Fatalf("GET: %v\n%s", err, logs)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Proto != "HTTP/2.0" || !strings.Contains(string(b), "/hello") {
+		t.Errorf("%d %s %q", resp.StatusCode, resp.Proto, b)
+	}
+	if !strings.Contains(logs.String(), "made the development certificate") {
+		t.Errorf("no log line naming the certificate:\n%s", logs)
+	}
+}
