@@ -24,6 +24,9 @@ const (
 	// DefaultListen is the address the gateway listens on when no source says otherwise; the
 	// Higress local-development setup (docker-compose with envoy.yaml) uses port 10000.
 	DefaultListen = "127.0.0.1:10000"
+	// DefaultTLSListen is where a Higress data directory's HTTPS listener (its Ingresses' tls
+	// hosts, port 443 in Higress) listens when no option says otherwise.
+	DefaultTLSListen = "127.0.0.1:10443"
 	// DefaultAdmin is the admin API's default address (Higress's Envoy admin port).
 	DefaultAdmin = "127.0.0.1:15000"
 	// DefaultRouteTimeout is Envoy's route timeout when a route does not set one.

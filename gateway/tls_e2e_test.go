@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"io"
@@ -24,6 +25,7 @@ import (
 	"github.com/wasmgate/wasmgate/config"
 	"github.com/wasmgate/wasmgate/config/envoy"
 	"github.com/wasmgate/wasmgate/config/flags"
+	"github.com/wasmgate/wasmgate/config/higress"
 	"github.com/wasmgate/wasmgate/internal/testwasm"
 )
 
@@ -325,5 +327,62 @@ func TestPlaintextHTTP2PriorKnowledge(t *testing.T) {
 			h.Get("X-Prop-Connection-Requested_server_name") != "absent" || h.Get("X-Prop-Connection-Mtls") != "false" {
 			t.Errorf("%s (%s): %v", name, resp.Proto, h)
 		}
+	}
+}
+
+// TestDataDirIngressTLS: the tls entries of Higress Ingresses are served on
+// the HTTPS listener, each Secret's certificate for its hosts (by SNI); an
+// entry whose Secret is missing is an error naming the file and field while
+// the rest serves.
+func TestDataDirIngressTLS(t *testing.T) {
+	pki := newTestPKI(t)
+	dir := t.TempDir()
+	for _, host := range []string{"a.test", "b.test"} {
+		_, certFile, keyFile := pki.issue(t, host, host, host)
+		crt, _ := os.ReadFile(certFile)
+		key, _ := os.ReadFile(keyFile)
+		writeFile(t, filepath.Join(dir, "secrets", host+".yaml"), "apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata: {name: "+
+			strings.TrimSuffix(host, ".test")+"-cert, namespace: default}\ndata:\n  tls.crt: "+base64.StdEncoding.EncodeToString(crt)+
+			"\n  tls.key: "+base64.StdEncoding.EncodeToString(key)+"\n")
+	}
+	ingress := func(name, host, secret string) string {
+		return "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: " + name + ", namespace: default}\nspec:\n" +
+			"  tls:\n  - hosts: [" + host + "]\n    secretName: " + secret + "\n" +
+			"  rules:\n  - host: " + host + "\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n" +
+			"        backend: {service: {name: missing, port: {number: 80}}}\n"
+	}
+	writeFile(t, filepath.Join(dir, "ingresses", "a.yaml"), ingress("a", "a.test", "a-cert"))
+	writeFile(t, filepath.Join(dir, "ingresses", "b.yaml"), ingress("b", "b.test", "b-cert"))
+	writeFile(t, filepath.Join(dir, "ingresses", "c.yaml"), ingress("c", "c.test", "c-cert"))
+	def := echoCluster
+	opts := higress.Options{Listen: "127.0.0.1:0", TLSListen: "127.0.0.1:0", DefaultCluster: &def}
+	res := higress.Load(dir, opts)
+	err := res.Problems.Err()
+	if err == nil || !strings.Contains(err.Error(), filepath.Join("ingresses", "c.yaml")) || !strings.Contains(err.Error(), "spec.tls[0].secretName") ||
+		!strings.Contains(err.Error(), "default/c-cert") {
+		t.Fatalf("the missing Secret: %v", err)
+	}
+	tg := startGateway(t, SourceFunc(higress.NewLoader(dir, opts).Load))
+	httpsAddr := tg.gw.Addr("higress-https")
+	for _, host := range []string{"a.test", "b.test"} {
+		c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{ForceAttemptHTTP2: true,
+			TLSClientConfig: &tls.Config{RootCAs: pki.pool, ServerName: host}}}
+		req, _ := http.NewRequest("GET", "https://"+httpsAddr+"/anything", nil)
+		req.Host = host
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", host, err)
+		}
+		resp.Body.Close()
+		c.CloseIdleConnections()
+		if resp.TLS.PeerCertificates[0].Subject.CommonName != host || resp.Proto != "HTTP/2.0" {
+			t.Errorf("%s: certificate %s, %s", host, resp.TLS.PeerCertificates[0].Subject.CommonName, resp.Proto)
+		}
+	}
+	// The plaintext listener keeps serving.
+	if resp, err := http.Get("http://" + tg.gw.Addr("higress") + "/anything"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
 	}
 }

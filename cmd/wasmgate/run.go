@@ -30,6 +30,7 @@ type runOptions struct {
 	pluginConfigs  []string
 	upstream       string
 	listen         string
+	httpsListen    string
 	admin          string
 	envoyConfig    string
 	dataDir        string
@@ -122,6 +123,7 @@ fetched keeps its last good copy serving, and /plugins says why.`,
 	f.StringArrayVar(&o.pluginConfigs, "plugin-config", nil, "configuration of the preceding --plugin: JSON or @file")
 	f.StringVar(&o.upstream, "upstream", "", "upstream URL for --plugin mode (default: the built-in echo upstream)")
 	f.StringVar(&o.listen, "listen", "", "listen address (default "+config.DefaultListen+")")
+	f.StringVar(&o.httpsListen, "https-listen", "", "with --data-dir: the HTTPS listener for the hosts of Ingress tls entries (default "+config.DefaultTLSListen+")")
 	f.StringVar(&o.admin, "admin", "", "admin API address (default: the bootstrap's admin.address, else "+config.DefaultAdmin+"; \"off\" disables it)")
 	f.StringVar(&o.envoyConfig, "envoy-config", "", "Envoy static bootstrap YAML")
 	f.StringVar(&o.dataDir, "data-dir", "", "Higress standalone data directory")
@@ -224,7 +226,7 @@ func (o runOptions) source() (gateway.Source, []string, error) {
 			}
 			def = &c
 		}
-		loader := higress.NewLoader(o.dataDir, higress.Options{Listen: o.listen, DefaultCluster: def})
+		loader := higress.NewLoader(o.dataDir, higress.Options{Listen: o.listen, TLSListen: o.httpsListen, DefaultCluster: def})
 		var dirs []string
 		for _, d := range higress.Subdirs {
 			dirs = append(dirs, filepath.Join(o.dataDir, d))

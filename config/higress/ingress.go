@@ -23,9 +23,19 @@ type Ingress struct {
 	// DefaultBackend is spec.defaultBackend, or nil.
 	DefaultBackend *Backend
 	Rules          []IngressRule
+	// TLS are spec.tls: the hosts each Secret's certificate is served for.
+	TLS []IngressTLS
 	// Created is metadata.creationTimestamp (zero when absent): Ingresses are ordered by it.
 	Created time.Time
 	Origin  config.Origin
+}
+
+// IngressTLS is one spec.tls entry.
+type IngressTLS struct {
+	Hosts      []string
+	SecretName string
+	// Field is the entry's field path, for messages.
+	Field string
 }
 
 // RouteName is the route name Higress gives this Ingress's routes: the name alone for an
@@ -128,6 +138,20 @@ func decodeIngress(d *decoder, doc map[string]any, name, namespace string, annot
 			}
 		}
 		in.Rules = append(in.Rules, rule)
+	}
+	for i, raw := range d.list(spec, "tls", "spec") {
+		path := index("spec.tls", i)
+		m, ok := raw.(map[string]any)
+		if !ok {
+			d.errorf(path, "must be an object, not %s", typeName(raw))
+			continue
+		}
+		t := IngressTLS{Hosts: d.strList(m, "hosts", path), SecretName: d.str(m, "secretName", path), Field: d.field(path)}
+		if t.SecretName == "" {
+			d.errorf(join(path, "secretName"), "required: the Secret (type kubernetes.io/tls) holding tls.crt and tls.key")
+			continue
+		}
+		in.TLS = append(in.TLS, t)
 	}
 	if len(in.Rules) == 0 && in.DefaultBackend == nil && !d.failed {
 		d.errorf("spec", "either defaultBackend or rules must be specified")

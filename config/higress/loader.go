@@ -21,6 +21,7 @@
 package higress
 
 import (
+	"crypto/tls"
 	"fmt"
 	"maps"
 	"os"
@@ -37,6 +38,10 @@ import (
 type Options struct {
 	// Listen is the listener address; "" means config.DefaultListen.
 	Listen string
+	// TLSListen is the address of the HTTPS listener that serves the hosts of Ingress `tls`
+	// entries (Higress's port 443); "" means config.DefaultTLSListen. It is opened only when an
+	// Ingress has TLS.
+	TLSListen string
 	// Namespace is the controller's namespace; "" means config.HigressNamespace. Only
 	// WasmPlugins and the McpBridge in it take effect.
 	Namespace string
@@ -552,10 +557,51 @@ func (ld *load) build() *config.Config {
 		ChainOrder:   config.ChainByPhase,
 		HTTP:         config.HTTPSettings{ServerName: config.HigressServerName},
 	}}
+	if certs := ld.certificates(); len(certs) > 0 {
+		tlsListen := ld.l.opts.TLSListen
+		if tlsListen == "" {
+			tlsListen = config.DefaultTLSListen
+		}
+		https := cfg.Listeners[0]
+		https.Name, https.Address = "higress-https", tlsListen
+		https.Plugins = slices.Clone(ld.plugins)
+		https.TLS = &config.DownstreamTLS{Certificates: certs, ALPN: []string{"h2", "http/1.1"}}
+		cfg.Listeners = append(cfg.Listeners, https)
+	}
 	cfg.Clusters = clusters
 	checkServiceRefs(ld.ps, ld.serviceRefs, clusters)
 	slices.Sort(ld.secretValues)
 	cfg.Secrets = slices.Compact(ld.secretValues)
 	*ld.ps = append(*ld.ps, cfg.Validate()...)
 	return cfg
+}
+
+// certificates are the certificates of the Ingresses' tls entries, in Ingress order, each
+// served for its entry's hosts (any host when it names none). An entry whose Secret is
+// missing or holds no valid tls.crt and tls.key is an error naming the field, and its hosts
+// are not served over TLS.
+func (ld *load) certificates() []config.Certificate {
+	var out []config.Certificate
+	for _, in := range ld.ingresses {
+		object := "Ingress " + in.Namespace + "/" + in.Name
+		for _, t := range in.TLS {
+			field := t.Field + ".secretName"
+			vals, ok := ld.values.secrets[in.Namespace+"/"+t.SecretName]
+			crt, key := vals["tls.crt"], vals["tls.key"]
+			switch {
+			case !ok:
+				ld.ps.Errorf(in.Origin.File, field, object, "Secret %s/%s is not in the data directory; hosts %v are not served over TLS", in.Namespace, t.SecretName, t.Hosts)
+				continue
+			case crt == "" || key == "":
+				ld.ps.Errorf(in.Origin.File, field, object, "Secret %s/%s has no tls.crt and tls.key (a kubernetes.io/tls Secret); hosts %v are not served over TLS", in.Namespace, t.SecretName, t.Hosts)
+				continue
+			}
+			if _, err := tls.X509KeyPair([]byte(crt), []byte(key)); err != nil {
+				ld.ps.Errorf(in.Origin.File, field, object, "Secret %s/%s: %v; hosts %v are not served over TLS", in.Namespace, t.SecretName, err, t.Hosts)
+				continue
+			}
+			out = append(out, config.Certificate{Chain: config.DataSource{Inline: []byte(crt)}, Key: config.DataSource{Inline: []byte(key)}, Hosts: t.Hosts})
+		}
+	}
+	return out
 }
