@@ -386,3 +386,53 @@ func TestDataDirIngressTLS(t *testing.T) {
 		resp.Body.Close()
 	}
 }
+
+// TestIngressBackendProtocol: higress.io/backend-protocol GRPC reaches an
+// h2c upstream and HTTPS a TLS upstream (its certificate not verified, as
+// Higress does without a proxy-ssl Secret).
+func TestIngressBackendProtocol(t *testing.T) {
+	pki := newTestPKI(t)
+	upCert, _, _ := pki.issue(t, "upstream", "upstream.test", "upstream.test")
+	tlsUp := protoUpstream(t, func(s *httptest.Server) {
+		s.EnableHTTP2 = true
+		s.TLS = &tls.Config{Certificates: []tls.Certificate{upCert}}
+		s.StartTLS()
+	})
+	h2cUp := protoUpstream(t, func(s *httptest.Server) {
+		s.Config.Protocols = new(http.Protocols)
+		s.Config.Protocols.SetUnencryptedHTTP2(true)
+		s.Start()
+	})
+	dir := t.TempDir()
+	for name, up := range map[string]*httptest.Server{"secure": tlsUp, "rpc": h2cUp} {
+		host, port, _ := net.SplitHostPort(up.Listener.Addr().String())
+		writeFile(t, filepath.Join(dir, "services", name+".yaml"), "apiVersion: v1\nkind: Endpoints\nmetadata: {name: "+name+
+			", namespace: default}\nsubsets:\n- addresses: [{ip: "+host+"}]\n  ports: [{port: "+port+"}]\n")
+	}
+	ingress := func(name, proto string) string {
+		_, port, _ := net.SplitHostPort(map[string]*httptest.Server{"secure": tlsUp, "rpc": h2cUp}[name].Listener.Addr().String())
+		return "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: " + name + "\n  namespace: default\n  annotations:\n" +
+			"    higress.io/backend-protocol: " + proto + "\nspec:\n  rules:\n  - host: " + name + ".test\n    http:\n      paths:\n" +
+			"      - path: /\n        pathType: Prefix\n        backend: {service: {name: " + name + ", port: {number: " + port + "}}}\n"
+	}
+	writeFile(t, filepath.Join(dir, "ingresses", "secure.yaml"), ingress("secure", "HTTPS"))
+	writeFile(t, filepath.Join(dir, "ingresses", "rpc.yaml"), ingress("rpc", "GRPC"))
+	def := echoCluster
+	opts := higress.Options{Listen: "127.0.0.1:0", DefaultCluster: &def}
+	res := higress.Load(dir, opts)
+	if err := res.Problems.Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	tg := startGateway(t, SourceFunc(higress.NewLoader(dir, opts).Load))
+	// HTTPS is HTTP/1.1 over TLS; GRPC is h2c.
+	for host, want := range map[string]string{"secure.test": "HTTP/1.1", "rpc.test": "HTTP/2.0"} {
+		code, hdr, body := get(t, tg.url+"/", "host", host)
+		if code != 200 || body != "from upstream\n" || hdr.Get("X-Upstream-Proto") != want {
+			t.Errorf("%s: %d %q, upstream saw %q", host, code, body, hdr.Get("X-Upstream-Proto"))
+		}
+		if host == "secure.test" && hdr.Get("X-Upstream-Sni") != "secure.default.svc.cluster.local" {
+			t.Errorf("%s: the upstream saw SNI %q", host, hdr.Get("X-Upstream-Sni"))
+		}
+	}
+}

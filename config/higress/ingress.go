@@ -91,6 +91,7 @@ const (
 	annUseRegex       = "higress.io/use-regex"
 	annIgnorePathCase = "higress.io/ignore-path-case"
 	annUpstreamVhost  = "higress.io/upstream-vhost"
+	annBackendProto   = "higress.io/backend-protocol"
 )
 
 func decodeIngress(d *decoder, doc map[string]any, name, namespace string, annotations map[string]string) *Ingress {
@@ -262,6 +263,8 @@ type routeBuilder struct {
 	hosts           map[string][]*hroute
 	clusters        map[string]config.Cluster
 	seen            map[string]string // host|type|path → route name, for duplicates
+	// protocols are the backend-protocol annotation values applied, by cluster.
+	protocols map[string]string
 }
 
 func (b *routeBuilder) errorf(file, field, object, format string, args ...any) {
@@ -291,7 +294,7 @@ func (b *routeBuilder) add(in *Ingress) {
 	var unsupported []string
 	for k := range in.Annotations {
 		if (strings.HasPrefix(k, "higress.io/") || strings.HasPrefix(k, "nginx.ingress.kubernetes.io/")) &&
-			!slices.Contains([]string{annDestination, annTimeout, annUseRegex, annIgnorePathCase, annUpstreamVhost}, k) && !isMatchAnnotation(k) {
+			!slices.Contains([]string{annDestination, annTimeout, annUseRegex, annIgnorePathCase, annUpstreamVhost, annBackendProto, nginxBackendProto}, k) && !isMatchAnnotation(k) {
 			unsupported = append(unsupported, k)
 		}
 	}
@@ -418,7 +421,7 @@ func (b *routeBuilder) setBackend(r *hroute, in *Ingress, be *Backend, object st
 		name := config.K8sClusterName(s.Name, in.Namespace, s.Port)
 		b.k8sCluster(name, config.K8sServiceFQDN(s.Name, in.Namespace), s.Port, be.Field, file)
 		r.route.Cluster = name
-		return true
+		return b.backendProtocol(in, []string{name}, object)
 	}
 	res := be.Resource
 	if res == nil {
@@ -455,6 +458,64 @@ func (b *routeBuilder) setBackend(r *hroute, in *Ingress, be *Backend, object st
 		r.route.Cluster = targets[0].Name
 	} else {
 		r.route.WeightedClusters = targets
+	}
+	names := make([]string, 0, len(targets))
+	for _, t := range targets {
+		names = append(names, t.Name)
+	}
+	return b.backendProtocol(in, names, object)
+}
+
+// nginxBackendProto is ingress-nginx's name of the backend-protocol annotation, which Higress
+// reads too.
+const nginxBackendProto = "nginx.ingress.kubernetes.io/backend-protocol"
+
+// backendProtocol applies the Ingress's backend-protocol annotation (HTTP, HTTP2, HTTPS, GRPC,
+// GRPCS) to the Kubernetes-service clusters of a route: TLS for HTTPS and GRPCS (without
+// verifying the certificate, as Higress does without a proxy-ssl Secret), HTTP/2 for HTTP2,
+// GRPC and GRPCS. A McpBridge registry's cluster keeps the registry's own protocol.
+func (b *routeBuilder) backendProtocol(in *Ingress, clusters []string, object string) bool {
+	key := annBackendProto
+	v, ok := in.Annotations[key]
+	if !ok {
+		key = nginxBackendProto
+		if v, ok = in.Annotations[key]; !ok {
+			return true
+		}
+	}
+	field := prefixField(in.Origin.Field, "metadata.annotations."+key)
+	var tlsOn, h2 bool
+	switch strings.ToUpper(strings.TrimSpace(v)) {
+	case "HTTP":
+	case "HTTP2", "GRPC":
+		h2 = true
+	case "HTTPS":
+		tlsOn = true
+	case "GRPCS":
+		tlsOn, h2 = true, true
+	default:
+		b.errorf(in.Origin.File, field, object, "%q is not a backend protocol (HTTP, HTTP2, HTTPS, GRPC or GRPCS)", v)
+		return false
+	}
+	for _, name := range clusters {
+		c, ok := b.clusters[name]
+		if !ok {
+			b.ps.Warnf(in.Origin.File, field, object, "cluster %s is a McpBridge registry's: its protocol comes from the registry, not from %s", name, key)
+			continue
+		}
+		if prev, set := b.protocols[name]; set && !strings.EqualFold(prev, strings.TrimSpace(v)) {
+			b.ps.Warnf(in.Origin.File, field, object, "an earlier Ingress gave %s backend protocol %s; this one (%s) wins", name, prev, v)
+		}
+		if b.protocols == nil {
+			b.protocols = map[string]string{}
+		}
+		b.protocols[name] = strings.TrimSpace(v)
+		c.HTTP2, c.TLS = h2, nil
+		if tlsOn {
+			// The service's name (outbound|PORT||FQDN), as Istio sends it.
+			c.TLS = &config.TLS{SNI: name[strings.LastIndex(name, "|")+1:], InsecureSkipVerify: true}
+		}
+		b.clusters[name] = c
 	}
 	return true
 }
