@@ -530,6 +530,9 @@ func (x *exchange) localReply(i int, dir host.Direction, reply *host.LocalReply)
 	if reply == nil || x.finished {
 		return
 	}
+	if isGRPC(x.rq.headers) {
+		reply = grpcReply(reply)
+	}
 	x.mutateResponse(reply.Headers)
 	x.rec.details = reply.Details
 	x.stopRequest(nil)
@@ -767,6 +770,7 @@ func (x *exchange) onUpstream(m upstreamMsg) {
 		x.encode(last, item{kind: itemHeaders, headers: m.headers, eos: m.eos})
 	case m.trailers != nil:
 		x.upstreamEnded()
+		x.props.SetResponseTrailers(m.trailers)
 		x.encode(last, item{kind: itemTrailers, headers: m.trailers, eos: true})
 	default:
 		if m.eos {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -21,6 +22,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/wasmgate/wasmgate/config"
 	"github.com/wasmgate/wasmgate/config/envoy"
@@ -433,6 +442,113 @@ func TestIngressBackendProtocol(t *testing.T) {
 		}
 		if host == "secure.test" && hdr.Get("X-Upstream-Sni") != "secure.default.svc.cluster.local" {
 			t.Errorf("%s: the upstream saw SNI %q", host, hdr.Get("X-Upstream-Sni"))
+		}
+	}
+}
+
+const grpcBootstrap = `
+static_resources:
+  listeners:
+    - name: grpc
+      address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+      filter_chains:
+        - filters:
+            - name: envoy.filters.network.http_connection_manager
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: grpc
+                codec_type: AUTO
+                route_config:
+                  virtual_hosts:
+                    - name: all
+                      domains: ["*"]
+                      routes:
+                        - match: {prefix: "/"}
+                          route: {cluster: grpc_upstream}
+                http_filters:
+                  - name: envoy.filters.http.wasm
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+                      config:
+                        name: grpcseen
+                        vm_config:
+                          runtime: envoy.wasm.runtime.v8
+                          code: {local: {filename: PLUGIN}}
+                  - name: envoy.filters.http.router
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+    - name: grpc_upstream
+      type: STATIC
+      load_assignment:
+        cluster_name: grpc_upstream
+        endpoints:
+          - lb_endpoints:
+              - endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: GRPC_PORT}}}
+      typed_extension_protocol_options:
+        envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+          "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+          explicit_http_config:
+            http2_protocol_options: {}
+`
+
+// TestGRPCThroughPluginChain: a grpc-go client reaches a grpc-go server
+// (h2c) through a plugin; the plugin reads the response trailers and
+// response.grpc_status, grpc-status reaches the client, and local replies
+// to gRPC requests are trailers-only gRPC responses with Envoy's status
+// mapping.
+func TestGRPCThroughPluginChain(t *testing.T) {
+	wasm := testwasm.Build(t, "gateway/testdata/plugins/grpcseen")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	hs := health.NewServer()
+	hs.SetServingStatus("shop", healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(srv, hs)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+
+	path := envoyFile(t, grpcBootstrap, "PLUGIN", wasm, "GRPC_PORT", testPort(t, ln.Addr().String()))
+	if res := envoy.LoadFile(path); len(res.Problems) != 0 {
+		t.Fatalf("problems: %v", res.Problems)
+	}
+	tg := startGateway(t, SourceFunc(func() *config.Result { return envoy.LoadFile(path) }))
+	conn, err := grpc.NewClient(strings.TrimPrefix(tg.url, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := healthpb.NewHealthClient(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	var trailer metadata.MD
+	resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{Service: "shop"}, grpc.Trailer(&trailer))
+	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("Check(shop): %v %v", resp, err)
+	}
+	if got := trailer.Get("x-seen-grpc-status"); len(got) != 1 || got[0] != "0,0" {
+		t.Errorf("the plugin saw grpc status %v, want 0,0", got)
+	}
+
+	trailer = nil
+	_, err = client.Check(ctx, &healthpb.HealthCheckRequest{Service: "nope"}, grpc.Trailer(&trailer))
+	if status.Code(err) != codes.NotFound {
+		t.Fatalf("Check(nope): %v, want NotFound", err)
+	}
+	if got := trailer.Get("x-seen-grpc-status"); len(got) != 1 || got[0] != "5,5" {
+		t.Errorf("the plugin saw grpc status %v, want 5,5", got)
+	}
+
+	for deny, want := range map[string]struct {
+		code codes.Code
+		msg  string
+	}{"http": {codes.PermissionDenied, "denied: no key"}, "grpc": {codes.Unauthenticated, "who are you?"}} {
+		_, err := client.Check(metadata.AppendToOutgoingContext(ctx, "x-deny", deny), &healthpb.HealthCheckRequest{Service: "shop"})
+		if st := status.Convert(err); st.Code() != want.code || st.Message() != want.msg {
+			t.Errorf("x-deny %s: %v, want %v %q", deny, err, want.code, want.msg)
 		}
 	}
 }

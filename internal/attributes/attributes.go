@@ -47,6 +47,7 @@ type Request struct {
 	flags       uint64
 	respFields  []host.HeaderField
 	respHeaders map[string]string
+	trailers    map[string]string
 	xds         XDS
 }
 
@@ -142,6 +143,14 @@ func (r *Request) SetResponse(status int, h *host.HeaderMap, details string) {
 	if details != "" {
 		r.details = details
 	}
+}
+
+// SetResponseTrailers records the response trailers as they are now.
+func (r *Request) SetResponseTrailers(h *host.HeaderMap) {
+	m := snapshot(h.Fields)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.trailers = m
 }
 
 // SetResponseFlags records Envoy's response flags (response.flags).
@@ -275,6 +284,20 @@ func (r *Request) response(rest []string) (any, bool) {
 		return int64(r.flags), true
 	case "headers":
 		return headers(rest[1:], r.responseHeaders())
+	case "trailers":
+		return headers(rest[1:], r.trailers)
+	case "grpc_status":
+		// The trailers' grpc-status, else the headers' (a trailers-only
+		// response), as Envoy's Grpc::Common::getGrpcStatus reads them.
+		v, ok := r.trailers["grpc-status"]
+		if !ok {
+			v, ok = r.responseHeaders()["grpc-status"]
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if !ok || err != nil {
+			return nil, false
+		}
+		return n, true
 	}
 	return nil, false
 }
