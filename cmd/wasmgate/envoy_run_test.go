@@ -61,24 +61,7 @@ func TestTwoGatewaysFromBootstraps(t *testing.T) {
 		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(bin, "run", "--envoy-config", path, "--no-watch")
-		logs := &syncBuffer{}
-		cmd.Stdout, cmd.Stderr = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			done := make(chan struct{})
-			go func() { _ = cmd.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(30 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-			}
-		})
-		waitReady(t, "http://"+g.admin, logs)
+		startGatewayProcess(t, exec.Command(bin, "run", "--envoy-config", path, "--no-watch"), "http://"+g.admin)
 		gws = append(gws, g)
 	}
 	for i, name := range []string{"first", "second"} {
@@ -95,6 +78,31 @@ func TestTwoGatewaysFromBootstraps(t *testing.T) {
 			t.Errorf("%s admin config_dump: %s", name, b)
 		}
 	}
+}
+
+// startGatewayProcess starts a `wasmgate run` command, waits until its admin
+// API at admin is ready, and stops it (SIGTERM, then kill) when the test
+// ends. It returns the command's output.
+func startGatewayProcess(t *testing.T, cmd *exec.Cmd, admin string) *syncBuffer {
+	t.Helper()
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	waitReady(t, admin, logs)
+	return logs
 }
 
 func waitReady(t *testing.T, admin string, logs *syncBuffer) {

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -50,23 +49,7 @@ func TestRunDevCert(t *testing.T) {
 	listen, admin := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(bin, "run", "--dev-cert", "--listen", listen, "--admin", admin, "--no-watch")
 	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache)
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	waitReady(t, "http://"+admin, logs)
+	logs := startGatewayProcess(t, cmd, "http://"+admin)
 	pem, err := os.ReadFile(filepath.Join(cache, "wasmgate", "dev-cert", "cert.pem"))
 	if err != nil {
 		t.Fatalf("development certificate: %v\n%s", err, logs)
