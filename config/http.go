@@ -2,6 +2,7 @@ package config
 
 import (
 	"strconv"
+	"strings"
 )
 
 // Metadata is Envoy's config.core.v3.Metadata `filter_metadata`: for each filter name, a tree
@@ -25,6 +26,10 @@ type HTTPSettings struct {
 	MostSpecificHeaderMutationsWins bool
 	// Codec is the HTTP version the listener speaks (codec_type; AUTO by default).
 	Codec Codec
+	// Upgrades are the HTTP/1.1 upgrade types the listener passes through, lower case
+	// ("websocket"; "connect" for CONNECT requests), as the connection manager's
+	// upgrade_configs enable them. A request for another upgrade gets 403 upgrade_failed.
+	Upgrades []string
 	// HTTPOptions are the timeouts and limits.
 	HTTPOptions
 }
@@ -203,4 +208,14 @@ func HigressStatsTags() []StatsTag {
 		{Name: "ai_model", Regex: `^wasmcustom\..*?\.model\.((.*?)\.)consumer`},
 		{Name: "ai_consumer", Regex: `^wasmcustom\..*?\.consumer\.((.*?)\.)metric`},
 	}
+}
+
+// AllowsUpgrade reports whether the listener passes an upgrade type through (case-insensitive).
+func (h HTTPSettings) AllowsUpgrade(kind string) bool {
+	for _, u := range h.Upgrades {
+		if strings.EqualFold(u, kind) {
+			return true
+		}
+	}
+	return false
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -309,6 +310,13 @@ func (c *serverConn) exchange(req *http1.Request, perr *http1.Error, served int,
 		gw.rejectRequest(ln, snap, ds, rq, 426, "low_version", flagDownstreamProtocolError)
 		return false
 	}
+	if rq.upgrade != "" && !o.AllowsUpgrade(rq.upgrade) {
+		// Envoy's connection manager: an upgrade no upgrade_configs entry
+		// enables is refused, and the connection closes.
+		ds.keepAlive = false
+		gw.rejectRequest(ln, snap, ds, rq, http.StatusForbidden, "upgrade_failed", 0)
+		return false
+	}
 	if req.HasBody() {
 		ds.body = http1.NewBody(c.br, req, lim)
 		if req.Expect100 {
@@ -345,18 +353,31 @@ func connRequest(c *serverConn, req *http1.Request) *inbound {
 		scheme = "https"
 	}
 	h := host.NewHeaderMap(":authority", authority, ":path", path, ":method", req.Method, ":scheme", scheme)
+	var connection, upgrade string
 	for _, f := range req.Fields {
+		switch f.Name {
+		case "connection":
+			connection += "," + f.Value
+		case "upgrade":
+			upgrade = f.Value
+		}
 		if f.Name == "host" || (hopByHop(f.Name) && f.Name != "te") {
 			continue
 		}
 		h.Add(f.Name, f.Value)
+	}
+	up := upgradeType(req.Method, connection, upgrade)
+	if up != "" && up != "connect" {
+		// Filters see an upgrade request's connection headers, as in Envoy.
+		h.Add("connection", "Upgrade")
+		h.Add("upgrade", upgrade)
 	}
 	addConnectionManagerHeaders(h, scheme)
 	proto := "HTTP/1.1"
 	if req.Minor == 0 {
 		proto = "HTTP/1.0"
 	}
-	rq := &inbound{headers: h, hasBody: req.HasBody(), protocol: proto,
+	rq := &inbound{headers: h, hasBody: req.HasBody(), protocol: proto, upgrade: up,
 		remote: c.rwc.RemoteAddr().String(), local: c.rwc.LocalAddr().String()}
 	if isTLS {
 		cs := tc.ConnectionState()
@@ -468,7 +489,11 @@ func (s *connStream) writeHead(status int, h *host.HeaderMap, eos, closeConn boo
 		s.keepAlive = false
 	}
 	framing, length := http1.Chunked, int64(0)
-	noBody := s.req.Method == "HEAD" || status == 204 || status == 304 || (status >= 100 && status < 200)
+	tunnel := status == 101 || (s.req.Method == "CONNECT" && status/100 == 2)
+	noBody := s.req.Method == "HEAD" || status == 204 || status == 304 || (status >= 100 && status < 200) || tunnel
+	if tunnel {
+		s.keepAlive = true // the connection goes on as the tunnel: no "connection: close"
+	}
 	cl, hasCL := h.Get("content-length")
 	switch {
 	case noBody:
@@ -485,10 +510,10 @@ func (s *connStream) writeHead(status int, h *host.HeaderMap, eos, closeConn boo
 	}
 	head := s.c.w.StartHead(status)
 	for _, f := range h.Fields {
-		if strings.HasPrefix(f.Key, ":") || hopByHop(f.Key) {
+		if strings.HasPrefix(f.Key, ":") || (hopByHop(f.Key) && !keepsTunnelHeaders(status, f.Key)) {
 			continue
 		}
-		if f.Key == "content-length" && (framing != http1.NoBody || status == 204 || status < 200) {
+		if f.Key == "content-length" && (framing != http1.NoBody || status == 204 || status < 200 || tunnel) {
 			continue
 		}
 		head.Field(f.Key, f.Value)
@@ -533,6 +558,19 @@ func (s *connStream) gone() <-chan struct{} { return s.goneCh }
 
 // abort resets the stream: for HTTP/1 the connection closes without
 // completing the response.
+// tunnel runs the connection as a tunnel to up: the head went out, the
+// background read stops (a byte it took is read first), and the client's
+// bytes and the upstream's are copied both ways. The connection then ends.
+func (s *connStream) tunnel(up *tunnelConn, idle time.Duration) (int64, int64) {
+	s.keepAlive = false
+	if err := s.c.bw.Flush(); err != nil {
+		up.close()
+		return 0, 0
+	}
+	s.c.stopBackgroundRead()
+	return splice(s.c.rwc, s.c.br, up, idle)
+}
+
 func (s *connStream) abort() {
 	s.reset = true
 	if s.headSent {

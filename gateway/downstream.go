@@ -36,6 +36,10 @@ type downstream interface {
 	// abort resets the stream (for HTTP/1, the connection closes without
 	// completing the response).
 	abort()
+	// tunnel copies bytes between the client's connection and up once a
+	// tunnel's response head was written (see tunnel.go); it returns the
+	// bytes sent to the client and received from it.
+	tunnel(up *tunnelConn, idle time.Duration) (sent, received int64)
 }
 
 // protocolError is a request the client got wrong, answered with status and

@@ -94,13 +94,16 @@ type clientMsg struct {
 // exchange runs. The exchange ends with exactly one response or one reset,
 // and its access record says which.
 type exchange struct {
-	gw    *Server
-	snap  *snapshot
-	ln    *listenerRuntime
-	ds    downstream
-	opts  *config.HTTPSettings
-	start time.Time
-	done  chan struct{} // closed when the exchange is over: helpers stop sending
+	// tunnel is the upstream connection a 101 (or a 2xx to CONNECT) came
+	// on, until the response head reaches the client and the tunnel runs.
+	tunnel *tunnelConn
+	gw     *Server
+	snap   *snapshot
+	ln     *listenerRuntime
+	ds     downstream
+	opts   *config.HTTPSettings
+	start  time.Time
+	done   chan struct{} // closed when the exchange is over: helpers stop sending
 
 	route   *routeRuntime
 	cluster *upstream
@@ -159,6 +162,9 @@ type inbound struct {
 	serverName string
 	// tlsInfo describes the TLS connection; nil for plaintext.
 	tlsInfo *attributes.TLS
+	// upgrade is the upgrade the request asks for ("websocket", "connect"
+	// for CONNECT), or "".
+	upgrade string
 }
 
 func (gw *Server) serveExchange(ln *listenerRuntime, snap *snapshot, ds downstream, rq *inbound) {
@@ -758,6 +764,7 @@ func (x *exchange) onUpstream(m upstreamMsg) {
 		x.routerReply(f.status, f.body, f.details)
 	case m.headers != nil:
 		x.upHeaders = true
+		x.tunnel = m.tunnel
 		x.mutateResponse(m.headers)
 		x.routerResponseHeaders(m.headers)
 		status, _ := strconv.Atoi(headerValue(m.headers, ":status"))
@@ -822,6 +829,10 @@ func (x *exchange) toClient(it item) {
 		err = x.ds.writeHead(status, it.headers, it.eos, x.closeConn)
 		if it.eos {
 			x.finished = true
+		}
+		if err == nil && x.tunnel != nil && (status == http.StatusSwitchingProtocols || (x.rq.upgrade == "connect" && status/100 == 2)) {
+			x.runTunnel()
+			return
 		}
 	case itemBody:
 		if len(it.body) > 0 || it.eos {
@@ -1021,6 +1032,9 @@ func (x *exchange) finish() {
 	if !x.finished {
 		x.abort("")
 	}
+	if x.tunnel != nil {
+		x.tunnel.close() // a tunnel the response did not open
+	}
 	x.stopRequest(nil)
 	if x.up != nil {
 		x.up.cancel()
@@ -1041,4 +1055,16 @@ func (x *exchange) finish() {
 	if x.reset {
 		x.ds.abort()
 	}
+}
+
+// runTunnel copies bytes between the client and the upstream connection
+// of a tunnel (tunnel.go) until either ends or the stream idle timeout
+// passes with nothing moving; the exchange then ends.
+func (x *exchange) runTunnel() {
+	t := x.tunnel
+	x.tunnel = nil
+	sent, received := x.ds.tunnel(t, x.idleTimeout)
+	x.rec.bytesSent += sent
+	x.rec.bytesReceived += received
+	x.finished = true
 }

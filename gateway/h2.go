@@ -241,6 +241,13 @@ func (s *handlerStream) gone() <-chan struct{} { return s.r.Context().Done() }
 
 func (s *handlerStream) abort() { panic(http.ErrAbortHandler) }
 
+// tunnel is not offered over HTTP/2, which has no Upgrade (and the HTTP/2
+// server answers CONNECT itself): an upstream tunnel is closed.
+func (s *handlerStream) tunnel(up *tunnelConn, _ time.Duration) (int64, int64) {
+	up.close()
+	return 0, 0
+}
+
 // handlerRequest is the request as Envoy's filters see it: pseudo-headers
 // first, then the headers with lower-case names, plus x-request-id and
 // x-forwarded-proto as Envoy's connection manager adds them.

@@ -178,6 +178,9 @@ func isProtocolError(err error) bool {
 // upstreamMsg is what the upstream call reports to the exchange: the
 // response headers, a body chunk, the end (with trailers), or an error.
 type upstreamMsg struct {
+	// tunnel, with the headers of a 101 (or a 2xx to CONNECT), is the
+	// upstream connection the stream continues on as a tunnel.
+	tunnel   *tunnelConn
 	headers  *host.HeaderMap
 	body     []byte
 	eos      bool
@@ -272,6 +275,16 @@ func (u *upstream) start(x *exchange, h *host.HeaderMap, it item) (*upstreamCall
 		req.Header[k] = append(req.Header[k], f.Value)
 	}
 	keepUserAgent(req.Header)
+	if x.rq.upgrade != "" {
+		// A WebSocket upgrade keeps its connection headers and runs on a
+		// connection of its own, which becomes the tunnel (tunnel.go).
+		if x.rq.upgrade != "connect" {
+			req.Header["Connection"] = []string{"Upgrade"}
+			req.Header["Upgrade"] = []string{headerValue(h, "upgrade")}
+		}
+		go u.tunnel(req, c.msgs, x.done)
+		return c, nil
+	}
 	req = withRetry(req, x.route.cfg.Retry)
 	head := method == http.MethodHead
 	go u.roundTrip(req, c.msgs, x.done, head)
@@ -296,6 +309,12 @@ func (u *upstream) roundTrip(req *http.Request, msgs chan<- upstreamMsg, done <-
 		return
 	}
 	defer resp.Body.Close()
+	streamResponse(resp, send, head)
+}
+
+// streamResponse sends a response's headers, body and trailers through
+// send, which reports false once nobody listens.
+func streamResponse(resp *http.Response, send func(upstreamMsg) bool, head bool) {
 	eos := resp.Body == http.NoBody || resp.ContentLength == 0 || head
 	if !send(upstreamMsg{headers: responseHeaderMap(resp), eos: eos}) || eos {
 		return

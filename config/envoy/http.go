@@ -104,6 +104,11 @@ func (p *parser) httpSettings(h *hcmv3.HttpConnectionManager) config.HTTPSetting
 		s.ServerHeader = config.ServerPassThrough
 	}
 	s.SchemeOverwrite = h.GetSchemeHeaderTransformation().GetSchemeToOverwrite()
+	for _, u := range h.GetUpgradeConfigs() {
+		if e := u.GetEnabled(); e == nil || e.GetValue() {
+			s.Upgrades = append(s.Upgrades, strings.ToLower(u.GetUpgradeType()))
+		}
+	}
 	switch h.GetCodecType() {
 	case hcmv3.HttpConnectionManager_HTTP1:
 		s.Codec = config.CodecHTTP1

@@ -28,6 +28,10 @@ func init() {
 		// HTTP/2 to the upstream; its settings (window sizes, stream limits) are warned.
 		"envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig.http2_protocol_options",
 		"envoy.config.cluster.v3.Cluster.http2_protocol_options",
+		// WebSocket and CONNECT pass through as tunnels; per-upgrade filters are warned.
+		hcmName+".upgrade_configs",
+		hcmName+".UpgradeConfig.upgrade_type",
+		hcmName+".UpgradeConfig.enabled",
 	)
 	handleLeaf(
 		"envoy.config.core.v3.DataSource.filename",

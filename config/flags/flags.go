@@ -103,6 +103,8 @@ func Build(opts Options) *config.Result {
 		Address:      listen,
 		ChainOrder:   config.ChainAsWritten,
 		VirtualHosts: []config.VirtualHost{{Name: "default", Domains: []string{"*"}, Routes: []config.Route{route}}},
+		// WebSocket upgrades pass, as in Higress.
+		HTTP: config.HTTPSettings{Upgrades: []string{"websocket"}},
 	}
 	used := map[string]int{}
 	for i, fp := range opts.Plugins {

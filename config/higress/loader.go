@@ -555,7 +555,8 @@ func (ld *load) build() *config.Config {
 		VirtualHosts: vhosts,
 		Plugins:      ld.plugins,
 		ChainOrder:   config.ChainByPhase,
-		HTTP:         config.HTTPSettings{ServerName: config.HigressServerName},
+		// Higress's connection manager passes WebSocket upgrades (Istio's default).
+		HTTP: config.HTTPSettings{ServerName: config.HigressServerName, Upgrades: []string{"websocket"}},
 	}}
 	if certs := ld.certificates(); len(certs) > 0 {
 		tlsListen := ld.l.opts.TLSListen
