@@ -39,6 +39,8 @@ func (m PathMatch) Matcher() (func(path string) bool, error) {
 			}
 			return p == v || strings.HasPrefix(p, v+"/")
 		}, nil
+	case PathConnect:
+		return func(p string) bool { return p == "" }, nil
 	case PathRegex:
 		expr := "^(?:" + value + ")$"
 		if m.IgnoreCase {

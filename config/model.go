@@ -183,6 +183,9 @@ const (
 	// PathRegex matches when the whole path matches the RE2 expression Value (Envoy
 	// `safe_regex`).
 	PathRegex
+	// PathConnect matches CONNECT requests, which have no path (Envoy `connect_matcher`);
+	// the other kinds never match them.
+	PathConnect
 )
 
 // String returns the kind's name.
@@ -196,6 +199,8 @@ func (k PathMatchKind) String() string {
 		return "path_separated_prefix"
 	case PathRegex:
 		return "regex"
+	case PathConnect:
+		return "connect_matcher"
 	}
 	return "PathMatchKind(" + strconv.Itoa(int(k)) + ")"
 }

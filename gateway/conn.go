@@ -353,6 +353,11 @@ func connRequest(c *serverConn, req *http1.Request) *inbound {
 		scheme = "https"
 	}
 	h := host.NewHeaderMap(":authority", authority, ":path", path, ":method", req.Method, ":scheme", scheme)
+	if req.Method == "CONNECT" {
+		// A CONNECT target is an authority; the request has no path
+		// (Envoy's HTTP/1 codec gives it :authority only).
+		h = host.NewHeaderMap(":authority", req.Target, ":method", req.Method, ":scheme", scheme)
+	}
 	var connection, upgrade string
 	for _, f := range req.Fields {
 		switch f.Name {

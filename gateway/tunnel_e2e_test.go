@@ -119,3 +119,83 @@ static_resources:
 		})
 	}
 }
+
+// TestConnectTunnel: with upgrade_type CONNECT and a connect_matcher route,
+// a CONNECT request goes to the cluster as a CONNECT (Envoy's default, the
+// upstream terminates it); its 200 reaches the client and bytes echo
+// through the tunnel. A prefix route does not take CONNECT requests.
+func TestConnectTunnel(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	seen := make(chan string, 1)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				seen <- req.Method + " " + req.RequestURI
+				fmt.Fprintf(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+				_, _ = io.Copy(c, br)
+			}()
+		}
+	}()
+	const boot = `
+static_resources:
+  listeners:
+    - name: l
+      address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+      filter_chains:
+        - filters:
+            - name: envoy.filters.network.http_connection_manager
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: s
+                upgrade_configs: [{upgrade_type: CONNECT}]
+                route_config: {virtual_hosts: [{name: v, domains: ["*"], routes: [{match: {connect_matcher: {}}, route: {cluster: up}}]}]}
+                http_filters: [{name: envoy.filters.http.router, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}]
+  clusters:
+    - name: up
+      type: STATIC
+      load_assignment: {cluster_name: up, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: UP_PORT}}}}]}]}
+`
+	path := envoyFile(t, boot, "UP_PORT", testPort(t, ln.Addr().String()))
+	if res := envoy.LoadFile(path); len(res.Problems) != 0 {
+		t.Fatalf("problems: %v", res.Problems)
+	}
+	tg := startGateway(t, SourceFunc(func() *config.Result { return envoy.LoadFile(path) }))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(tg.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(conn, "CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, &http.Request{Method: "CONNECT"})
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("CONNECT: %v %v", resp, err)
+	}
+	if got := <-seen; got != "CONNECT example.test:443" {
+		t.Errorf("the upstream got %q", got)
+	}
+	fmt.Fprintf(conn, "ping through the tunnel\n")
+	line, err := br.ReadString('\n')
+	if err != nil || line != "ping through the tunnel\n" {
+		t.Fatalf("echo: %q %v", line, err)
+	}
+	// A GET on the same listener matches no route: connect_matcher takes CONNECT only.
+	if code, _, _ := get(t, tg.url+"/"); code != 404 {
+		t.Errorf("GET with only a connect_matcher route: %d", code)
+	}
+}

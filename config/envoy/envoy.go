@@ -368,8 +368,10 @@ func (p *parser) route(r *routev3.Route, path fieldPath) (config.Route, bool) {
 		out.Match = config.PathMatch{Kind: config.PathRegex, Value: ps.SafeRegex.GetRegex()}
 	case *routev3.RouteMatch_PathSeparatedPrefix:
 		out.Match = config.PathMatch{Kind: config.PathSeparatedPrefix, Value: ps.PathSeparatedPrefix}
+	case *routev3.RouteMatch_ConnectMatcher_:
+		out.Match = config.PathMatch{Kind: config.PathConnect}
 	default:
-		p.errorf(mpath, "%s: only prefix, path, safe_regex and path_separated_prefix matches are supported", routeLabel(r))
+		p.errorf(mpath, "%s: only prefix, path, safe_regex, path_separated_prefix and connect_matcher matches are supported", routeLabel(r))
 		return out, false
 	}
 	if cs := m.GetCaseSensitive(); cs != nil && !cs.GetValue() {

@@ -32,6 +32,7 @@ func init() {
 		hcmName+".upgrade_configs",
 		hcmName+".UpgradeConfig.upgrade_type",
 		hcmName+".UpgradeConfig.enabled",
+		"envoy.config.route.v3.RouteMatch.connect_matcher",
 	)
 	handleLeaf(
 		"envoy.config.core.v3.DataSource.filename",
