@@ -9,11 +9,11 @@ package wasmgate
 import "embed"
 
 // HarnessSource is the part of this module a plugin's tests link:
-// plugintest, host, internal/attributes, internal/grpccallout,
+// plugintest, host, gateway/trace, internal/attributes, internal/grpccallout,
 // internal/redisbridge and internal/wasmbin, plus go.mod and go.sum.
 // Tests and testdata are embedded too and skipped when it is written out.
 //
-//go:embed go.mod go.sum plugintest host internal/attributes internal/grpccallout internal/redisbridge internal/wasmbin
+//go:embed go.mod go.sum plugintest host gateway/trace internal/attributes internal/grpccallout internal/redisbridge internal/wasmbin
 var HarnessSource embed.FS
 
 // CompatSource holds the compatibility modules: packages under Higress's

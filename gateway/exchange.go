@@ -765,6 +765,9 @@ func (x *exchange) onUpstream(m upstreamMsg) {
 	case m.headers != nil:
 		x.upHeaders = true
 		x.tunnel = m.tunnel
+		if m.tls != nil {
+			x.props.SetUpstreamTLS(connectionTLS(m.tls, x.cluster.clientCert()))
+		}
 		x.mutateResponse(m.headers)
 		x.routerResponseHeaders(m.headers)
 		status, _ := strconv.Atoi(headerValue(m.headers, ":status"))

@@ -252,3 +252,11 @@ func upstreamProtocols(c config.Cluster) *http.Protocols {
 	}
 	return p
 }
+
+// clientCert is the certificate a cluster presents to its upstreams, or nil.
+func (u *upstream) clientCert() *tls.Certificate {
+	if u == nil || u.transport == nil || u.transport.TLSClientConfig == nil || len(u.transport.TLSClientConfig.Certificates) == 0 {
+		return nil
+	}
+	return &u.transport.TLSClientConfig.Certificates[0]
+}

@@ -167,7 +167,7 @@ static_resources:
                         name: props
                         configuration:
                           "@type": type.googleapis.com/google.protobuf.StringValue
-                          value: '{"props": ["connection.tls_version", "connection.requested_server_name", "request.protocol", "connection.mtls", "connection.subject_peer_certificate", "connection.dns_san_local_certificate", "connection.sha256_peer_certificate_digest", "request.scheme"]}'
+                          value: '{"props": ["connection.tls_version", "connection.requested_server_name", "request.protocol", "connection.mtls", "connection.subject_peer_certificate", "connection.dns_san_local_certificate", "connection.sha256_peer_certificate_digest", "request.scheme"], "respProps": ["upstream.tls_version", "upstream.subject_peer_certificate", "upstream.subject_local_certificate", "upstream.dns_san_peer_certificate"]}'
                         vm_config:
                           runtime: envoy.wasm.runtime.v8
                           code: {local: {filename: PLUGIN}}
@@ -283,6 +283,21 @@ func TestTLSAndHTTP2(t *testing.T) {
 				}
 				if p == "/" && (h.Get("X-Upstream-Sni") != "upstream.test" || h.Get("X-Upstream-Client") != "gateway") {
 					t.Errorf("the TLS upstream saw SNI %q and client %q", h.Get("X-Upstream-Sni"), h.Get("X-Upstream-Client"))
+				}
+				// The upstream connection's TLS, as upstream.* attributes (absent for h2c).
+				wantUp := map[string]string{
+					"X-Prop-Upstream-Tls_version":               "TLSv1.3",
+					"X-Prop-Upstream-Subject_peer_certificate":  "CN=upstream.test,O=wasmgate",
+					"X-Prop-Upstream-Subject_local_certificate": "CN=gateway,O=wasmgate",
+					"X-Prop-Upstream-Dns_san_peer_certificate":  "upstream.test",
+				}
+				for k, v := range wantUp {
+					if p == "/h2c" {
+						v = "absent"
+					}
+					if got := h.Get(k); got != v {
+						t.Errorf("GET %s: %s = %q, want %q", p, k, got, v)
+					}
 				}
 			}
 

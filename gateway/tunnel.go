@@ -99,7 +99,12 @@ func (u *upstream) tunnel(req *http.Request, msgs chan<- upstreamMsg, done <-cha
 					h.Add("connection", "Upgrade")
 					h.Add("upgrade", resp.Header.Get("Upgrade"))
 				}
-				if !send(upstreamMsg{headers: h, tunnel: &tunnelConn{conn: conn, br: br}}) {
+				m := upstreamMsg{headers: h, tunnel: &tunnelConn{conn: conn, br: br}}
+				if tc, ok := conn.(*tls.Conn); ok {
+					cs := tc.ConnectionState()
+					m.tls = &cs
+				}
+				if !send(m) {
 					conn.Close()
 				}
 				return

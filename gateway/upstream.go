@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -180,7 +181,9 @@ func isProtocolError(err error) bool {
 type upstreamMsg struct {
 	// tunnel, with the headers of a 101 (or a 2xx to CONNECT), is the
 	// upstream connection the stream continues on as a tunnel.
-	tunnel   *tunnelConn
+	tunnel *tunnelConn
+	// tls, with the headers, is the TLS state of the upstream connection.
+	tls      *tls.ConnectionState
 	headers  *host.HeaderMap
 	body     []byte
 	eos      bool
@@ -316,7 +319,7 @@ func (u *upstream) roundTrip(req *http.Request, msgs chan<- upstreamMsg, done <-
 // send, which reports false once nobody listens.
 func streamResponse(resp *http.Response, send func(upstreamMsg) bool, head bool) {
 	eos := resp.Body == http.NoBody || resp.ContentLength == 0 || head
-	if !send(upstreamMsg{headers: responseHeaderMap(resp), eos: eos}) || eos {
+	if !send(upstreamMsg{headers: responseHeaderMap(resp), tls: resp.TLS, eos: eos}) || eos {
 		return
 	}
 	// Buffers are sized to what is left of a body of known length, and its

@@ -48,6 +48,7 @@ type Request struct {
 	respFields  []host.HeaderField
 	respHeaders map[string]string
 	trailers    map[string]string
+	upstreamTLS *TLS
 	xds         XDS
 }
 
@@ -133,6 +134,14 @@ func (r *Request) SetUpstreamAddress(addr string) {
 	r.upstream = addr
 }
 
+// SetUpstreamTLS records the TLS connection to the upstream (upstream.tls_version and the
+// certificate attributes).
+func (r *Request) SetUpstreamTLS(t *TLS) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.upstreamTLS = t
+}
+
 // SetResponse records the response status and headers; details, when not
 // empty, becomes response.code_details.
 func (r *Request) SetResponse(status int, h *host.HeaderMap, details string) {
@@ -210,6 +219,11 @@ func (r *Request) Property(path []string) (any, bool) {
 	case "destination":
 		return address(path[1:], r.Destination)
 	case "upstream":
+		if len(path) == 2 && r.upstreamTLS != nil {
+			if v, ok := r.upstreamTLS.attribute(path[1]); ok {
+				return v, true
+			}
+		}
 		return address(path[1:], r.upstream)
 	case "connection":
 		if len(path) == 2 {

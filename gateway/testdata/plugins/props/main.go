@@ -2,7 +2,8 @@
 // path in its configuration's "props" list it reads the property when the
 // request headers arrive and adds x-prop-PATH (dots as dashes) to the
 // response: the value as text, "true"/"false" for a one-byte bool, or
-// "absent" when the host does not find it.
+// "absent" when the host does not find it. The paths of "respProps" are read
+// when the response headers arrive, and reported the same way.
 package main
 
 import (
@@ -17,13 +18,16 @@ import (
 
 func main() {}
 
-type config struct{ props []string }
+type config struct{ props, respProps []string }
 
 func init() {
 	wrapper.SetCtx("props",
 		wrapper.ParseConfig(func(json gjson.Result, c *config) error {
 			for _, p := range json.Get("props").Array() {
 				c.props = append(c.props, p.String())
+			}
+			for _, p := range json.Get("respProps").Array() {
+				c.respProps = append(c.respProps, p.String())
 			}
 			return nil
 		}),
@@ -39,6 +43,9 @@ func init() {
 			seen, _ := ctx.GetContext("seen").([][2]string)
 			for _, h := range seen {
 				_ = proxywasm.AddHttpResponseHeader(h[0], h[1])
+			}
+			for _, p := range c.respProps {
+				_ = proxywasm.AddHttpResponseHeader("x-prop-"+strings.ReplaceAll(p, ".", "-"), read(p))
 			}
 			return types.ActionContinue
 		}),
