@@ -40,6 +40,9 @@ http {
     listen 127.0.0.1:18102 ssl http2;
     ssl_certificate $work/cert.pem;
     ssl_certificate_key $work/key.pem;
+    # nginx closes a connection after 1,000 requests by default, which would cap h2load's
+    # fixed set of connections.
+    keepalive_requests 10000000;
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 }
