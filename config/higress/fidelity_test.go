@@ -290,3 +290,37 @@ func TestResourceFieldsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestGRPCRegistriesUseHTTP2: McpBridge registries with protocol GRPC and
+// GRPCS are reached over HTTP/2 (h2c and h2 over TLS), HTTPS over TLS.
+func TestGRPCRegistriesUseHTTP2(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "mcpbridges"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	doc := "apiVersion: networking.higress.io/v1\nkind: McpBridge\nmetadata: {name: default, namespace: higress-system}\nspec:\n  registries:\n" +
+		"  - {name: plain, type: static, domain: 127.0.0.1:1, protocol: grpc}\n" +
+		"  - {name: secure, type: static, domain: 127.0.0.1:2, protocol: GRPCS}\n" +
+		"  - {name: web, type: static, domain: 127.0.0.1:3, protocol: https}\n"
+	if err := os.WriteFile(filepath.Join(dir, "mcpbridges", "default.yaml"), []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := Load(dir, Options{})
+	if err := res.Problems.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]bool{"plain": {true, false}, "secure": {true, true}, "web": {false, true}}
+	for _, c := range res.Config.Clusters {
+		for name, w := range want {
+			if strings.Contains(c.Name, name+".static") {
+				if c.HTTP2 != w[0] || (c.TLS != nil) != w[1] {
+					t.Errorf("%s: HTTP2 %v TLS %v, want %v", c.Name, c.HTTP2, c.TLS != nil, w)
+				}
+				delete(want, name)
+			}
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("clusters missing: %v in %v", want, res.Config.Clusters)
+	}
+}

@@ -136,9 +136,6 @@ func decodeMcpBridge(d *decoder, doc map[string]any) []Registry {
 			sub.errorf(join(path, "port"), "required for a dns registry (1-65535)")
 			continue
 		}
-		if r.Protocol == "GRPC" || r.Protocol == "GRPCS" {
-			d.warnf(join(path, "protocol"), "%s upstreams are reached over HTTP/1.1 locally", r.Protocol)
-		}
 		if _, ok := registryEndpoints(&sub, &r, path); !ok {
 			continue
 		}
@@ -200,5 +197,7 @@ func registryCluster(r *Registry) config.Cluster {
 	if r.Protocol == "HTTPS" || r.Protocol == "GRPCS" {
 		cl.TLS = &config.TLS{SNI: r.SNI}
 	}
+	// gRPC registries are reached over HTTP/2: h2 over TLS, h2c on plaintext.
+	cl.HTTP2 = r.Protocol == "GRPC" || r.Protocol == "GRPCS"
 	return cl
 }
