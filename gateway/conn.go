@@ -16,6 +16,7 @@ import (
 
 	"github.com/wasmgate/wasmgate/config"
 	"github.com/wasmgate/wasmgate/host"
+	"github.com/wasmgate/wasmgate/internal/attributes"
 	"github.com/wasmgate/wasmgate/internal/http1"
 )
 
@@ -138,6 +139,7 @@ func (s *connServer) isDraining() bool {
 type serverConn struct {
 	srv      *connServer
 	rwc      net.Conn
+	tlsInfo  *attributes.TLS // the TLS connection's attributes, once described
 	accepted time.Time
 	br       *bufio.Reader
 	bw       *bufio.Writer
@@ -387,7 +389,11 @@ func connRequest(c *serverConn, req *http1.Request) *inbound {
 	if isTLS {
 		cs := tc.ConnectionState()
 		rq.tls, rq.serverName = true, cs.ServerName
-		rq.tlsInfo = connectionTLS(&cs, c.srv.lt.local(cs.ServerName))
+		// The TLS state is the connection's: described once, shared by its requests.
+		if c.tlsInfo == nil {
+			c.tlsInfo = connectionTLS(&cs, c.srv.lt.local(cs.ServerName))
+		}
+		rq.tlsInfo = c.tlsInfo
 	}
 	return rq
 }

@@ -38,15 +38,7 @@ type servedCert struct {
 func newServerTLS(listener string, t *config.DownstreamTLS, codec config.Codec) (*serverTLS, error) {
 	s := &serverTLS{}
 	for i, c := range t.Certificates {
-		chain, err := c.Chain.Load()
-		if err != nil {
-			return nil, fmt.Errorf("listener %s: certificate %d: %w", listener, i, err)
-		}
-		key, err := c.Key.Load()
-		if err != nil {
-			return nil, fmt.Errorf("listener %s: certificate %d: %w", listener, i, err)
-		}
-		kp, err := tls.X509KeyPair(chain, key)
+		kp, err := loadKeyPair(c)
 		if err != nil {
 			return nil, fmt.Errorf("listener %s: certificate %d: %w", listener, i, err)
 		}
@@ -74,9 +66,9 @@ func newServerTLS(listener string, t *config.DownstreamTLS, codec config.Codec) 
 		if err != nil {
 			return nil, fmt.Errorf("listener %s: client CA: %w", listener, err)
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("listener %s: client CA: no PEM certificates", listener)
+		pool, err := certPool(pem)
+		if err != nil {
+			return nil, fmt.Errorf("listener %s: client CA: %w", listener, err)
 		}
 		base.ClientCAs = pool
 		base.ClientAuth = tls.VerifyClientCertIfGiven
@@ -213,28 +205,42 @@ func upstreamTLSConfig(c config.Cluster) (*tls.Config, error) {
 		ca = b
 	}
 	if len(ca) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(ca) {
-			return nil, fmt.Errorf("cluster %s: tls ca: no PEM certificates", c.Name)
+		pool, err := certPool(ca)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: tls ca: %w", c.Name, err)
 		}
 		tc.RootCAs = pool
 	}
 	if cc := t.ClientCert; cc != nil {
-		chain, err := cc.Chain.Load()
-		if err != nil {
-			return nil, fmt.Errorf("cluster %s: client certificate: %w", c.Name, err)
-		}
-		key, err := cc.Key.Load()
-		if err != nil {
-			return nil, fmt.Errorf("cluster %s: client certificate: %w", c.Name, err)
-		}
-		kp, err := tls.X509KeyPair(chain, key)
+		kp, err := loadKeyPair(*cc)
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: client certificate: %w", c.Name, err)
 		}
 		tc.Certificates = []tls.Certificate{kp}
 	}
 	return tc, nil
+}
+
+// loadKeyPair reads a certificate chain and its key.
+func loadKeyPair(c config.Certificate) (tls.Certificate, error) {
+	chain, err := c.Chain.Load()
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	key, err := c.Key.Load()
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(chain, key)
+}
+
+// certPool is a pool of the PEM certificates in pem.
+func certPool(pem []byte) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("no PEM certificates")
+	}
+	return pool, nil
 }
 
 // upstreamProtocols is the HTTP version a cluster speaks: HTTP/2 only for

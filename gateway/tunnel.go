@@ -51,14 +51,7 @@ func upgradeType(method, connection, upgrade string) string {
 // A 101 (or a 2xx to CONNECT) is reported with the connection, which the
 // exchange then owns; any other response is streamed as usual.
 func (u *upstream) tunnel(req *http.Request, msgs chan<- upstreamMsg, done <-chan struct{}) {
-	send := func(m upstreamMsg) bool {
-		select {
-		case msgs <- m:
-			return true
-		case <-done:
-			return false
-		}
-	}
+	send := sender(msgs, done)
 	ctx := req.Context()
 	conn, err := u.dial(ctx)
 	if err != nil {

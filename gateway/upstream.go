@@ -298,14 +298,7 @@ func (u *upstream) start(x *exchange, h *host.HeaderMap, it item) (*upstreamCall
 // message is delivered unless the exchange is over (done closed): the
 // exchange, not this goroutine, decides timeouts.
 func (u *upstream) roundTrip(req *http.Request, msgs chan<- upstreamMsg, done <-chan struct{}, head bool) {
-	send := func(m upstreamMsg) bool {
-		select {
-		case msgs <- m:
-			return true
-		case <-done:
-			return false
-		}
-	}
+	send := sender(msgs, done)
 	resp, err := sendWithRetries(u.transport, req)
 	if err != nil {
 		send(upstreamMsg{err: err})
@@ -313,6 +306,19 @@ func (u *upstream) roundTrip(req *http.Request, msgs chan<- upstreamMsg, done <-
 	}
 	defer resp.Body.Close()
 	streamResponse(resp, send, head)
+}
+
+// sender delivers a message to the exchange, or reports false once the
+// exchange is over (done closed).
+func sender(msgs chan<- upstreamMsg, done <-chan struct{}) func(upstreamMsg) bool {
+	return func(m upstreamMsg) bool {
+		select {
+		case msgs <- m:
+			return true
+		case <-done:
+			return false
+		}
+	}
 }
 
 // streamResponse sends a response's headers, body and trailers through
