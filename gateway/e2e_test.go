@@ -64,7 +64,7 @@ func startGateway(t *testing.T, src Source, opts ...func(*Options)) *testGateway
 	level.Set(slog.LevelDebug)
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: level}))
 	ctx := context.Background()
-	o := Options{Logger: log, LogLevel: level, Listen: "127.0.0.1:0", PoolSize: 2, CacheDir: testCacheDir(t)}
+	o := Options{Logger: log, LogLevel: level, Listen: "127.0.0.1:0", PoolSize: 2, PoolStart: 2, CacheDir: testCacheDir(t)}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -203,6 +203,7 @@ func (l *pluginLoader) start(pc config.Plugin, wasm []byte) (*pluginRuntime, err
 		Env:             env,
 		FailStrategy:    strategy,
 		PoolSize:        l.gw.opts.PoolSize,
+		PoolStart:       l.gw.opts.PoolStart,
 		Singleton:       pc.Singleton,
 		LogLevel:        &level,
 		HTTP:            view,

@@ -42,8 +42,11 @@ type Options struct {
 	Listen string
 	// Admin is the admin API address ("" for config.DefaultAdmin; "off" disables it).
 	Admin string
-	// PoolSize is the number of VMs per plugin (0: one per CPU).
+	// PoolSize is the largest number of VMs per plugin (0: one per CPU).
 	PoolSize int
+	// PoolStart is the number of VMs per plugin started at load (0: one);
+	// the pool grows to PoolSize under load.
+	PoolStart int
 	// CacheDir is the wazero compilation cache ("" for the default, "off" to disable).
 	CacheDir string
 	// ModuleCacheDir caches modules pulled from registries and URLs ("" for

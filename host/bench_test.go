@@ -236,6 +236,29 @@ func BenchmarkCachedCompile(b *testing.B) {
 	}
 }
 
+// BenchmarkColdCompile compiles the SDK benchmark plugin (2.7 MB) in a
+// fresh engine without a disk cache, its functions compiled by one
+// goroutine and by GOMAXPROCS.
+func BenchmarkColdCompile(b *testing.B) {
+	wasm := goPlugin(b, "benchsdk")
+	for _, w := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run("workers-"+strconv.Itoa(w), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				e, err := NewEngine(context.Background(), EngineConfig{CacheDir: "off", CompileWorkers: w, Logger: newRecorder().logger()})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := e.Compile(context.Background(), wasm); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				_ = e.Close(context.Background())
+				b.StartTimer()
+			}
+		})
+	}
+}
+
 // BenchmarkHigressWorkloadParallel runs whole streams from GOMAXPROCS
 // goroutines on a pool of GOMAXPROCS VMs (ns/op is wall time per request
 // across all of them).
@@ -321,8 +344,10 @@ func heavyConfig() []byte {
 }
 
 // BenchmarkStartHeavyPlugin starts a plugin whose proxy_on_configure parses
-// a 4 MB rule set, with one VM and with a pool of GOMAXPROCS VMs, and
-// reports the Go heap each VM holds.
+// a 4 MB rule set: one VM, a pool of four that starts with one and grows
+// under load (the default), four started in parallel at load, and four
+// started one after another (parallelism 1, as before pools started in
+// parallel). It reports the Go heap each started VM holds.
 func BenchmarkStartHeavyPlugin(b *testing.B) {
 	e := testEngine(b)
 	m, err := e.Compile(context.Background(), goPlugin(b, "heavy"))
@@ -330,23 +355,32 @@ func BenchmarkStartHeavyPlugin(b *testing.B) {
 		b.Fatal(err)
 	}
 	cfg := heavyConfig()
-	for _, n := range []int{1, runtime.GOMAXPROCS(0)} {
-		b.Run("pool-"+strconv.Itoa(n), func(b *testing.B) {
+	for _, c := range []struct {
+		name               string
+		size, start, procs int
+	}{{"one-vm", 1, 1, 0}, {"pool-4-growing", 4, 1, 0}, {"pool-4-parallel", 4, 4, 0}, {"pool-4-serial", 4, 4, 1}} {
+		b.Run(c.name, func(b *testing.B) {
+			if c.procs > 0 {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(c.procs))
+			}
 			var ms0, ms1 runtime.MemStats
 			for i := 0; i < b.N; i++ {
 				runtime.GC()
 				runtime.ReadMemStats(&ms0)
-				p, err := e.NewPlugin(context.Background(), m, PluginConfig{Name: "heavy", PoolSize: n, Configuration: cfg, Logger: newRecorder().logger()})
+				p, err := e.NewPlugin(context.Background(), m, PluginConfig{Name: "heavy", PoolSize: c.size, PoolStart: c.start, Configuration: cfg, Logger: newRecorder().logger()})
 				if err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
 				runtime.GC()
 				runtime.ReadMemStats(&ms1)
+				if n := p.VMCount(); n != c.start {
+					b.Fatalf("%d VMs, want %d", n, c.start)
+				}
 				p.Close(context.Background())
 				b.StartTimer()
 			}
-			b.ReportMetric(float64(ms1.HeapInuse+ms1.StackInuse-ms0.HeapInuse-ms0.StackInuse)/float64(n)/(1<<20), "go-heap-MiB/vm")
+			b.ReportMetric(float64(ms1.HeapInuse+ms1.StackInuse-ms0.HeapInuse-ms0.StackInuse)/float64(c.start)/(1<<20), "go-heap-MiB/vm")
 		})
 	}
 }

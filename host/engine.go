@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/wasmgate/wasmgate/host/internal/datamerge"
 	"github.com/wasmgate/wasmgate/host/internal/interrupt"
@@ -61,6 +63,9 @@ type EngineConfig struct {
 	// NoFastPath hides the engine's fast-path extension (see
 	// FastPathProperty): modules see only the proxy-wasm ABI, as on Envoy.
 	NoFastPath bool
+	// CompileWorkers is the number of goroutines that compile the
+	// functions of one module (0: GOMAXPROCS).
+	CompileWorkers int
 }
 
 // Engine owns a wazero runtime, its compilation cache, the host modules
@@ -428,6 +433,11 @@ func (e *Engine) compile(ctx context.Context, wasm []byte, h [32]byte) (*Module,
 	if err := wasmbin.Check(wasm); err != nil {
 		return nil, fmt.Errorf("compile module: malformed: %w", err)
 	}
+	workers := e.cfg.CompileWorkers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	ctx = experimental.WithCompilationWorkers(ctx, workers)
 	rt := e.runtime
 	kind := "merged"
 	if e.deadlines() {

@@ -28,8 +28,13 @@ func scriptedModule(t testing.TB, e *Engine, abi021 bool) *Module {
 
 type pluginOpt func(*PluginConfig)
 
-func withFailOpen() pluginOpt  { return func(c *PluginConfig) { c.FailStrategy = FailOpen } }
-func withPool(n int) pluginOpt { return func(c *PluginConfig) { c.PoolSize = n } }
+func withFailOpen() pluginOpt { return func(c *PluginConfig) { c.FailStrategy = FailOpen } }
+
+// withPool gives a pool of n VMs, all started by NewPlugin.
+func withPool(n int) pluginOpt { return func(c *PluginConfig) { c.PoolSize, c.PoolStart = n, n } }
+
+// withGrowingPool gives a pool of up to n VMs that starts with one.
+func withGrowingPool(n int) pluginOpt { return func(c *PluginConfig) { c.PoolSize = n } }
 func withHTTP(h HTTPCaller) pluginOpt {
 	return func(c *PluginConfig) { c.HTTP = h }
 }

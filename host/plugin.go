@@ -47,9 +47,15 @@ type PluginConfig struct {
 	Env map[string]string
 	// FailStrategy applies after a trap or deadline (default FailClosed).
 	FailStrategy FailStrategy
-	// PoolSize is the number of VMs (default: GOMAXPROCS). Each VM runs one
-	// callback at a time; streams are spread over the VMs.
+	// PoolSize is the largest number of VMs (default: GOMAXPROCS). Each VM
+	// runs one callback at a time; streams are spread over the VMs.
 	PoolSize int
+	// PoolStart is the number of VMs NewPlugin starts (default 1, at most
+	// PoolSize): the first alone, as it checks the configuration, then the
+	// others in parallel, at most GOMAXPROCS at a time. The pool grows to
+	// PoolSize under load: a new stream that finds every serving VM holding
+	// a stream starts one more VM in the background.
+	PoolStart int
 	// Singleton runs the plugin in one VM of its own, shared only with other
 	// singletons of the same VM key (Envoy's WasmService `singleton`, which
 	// runs on the main thread and cannot be used with filters); PoolSize is

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,7 @@ type vmGroup struct {
 	vmConfig     []byte
 	env          []string
 	poolSize     int
+	poolStart    int
 	memLimit     uint64
 	backoff      time.Duration
 	startTimeout time.Duration // of the start functions (the first member's)
@@ -45,7 +47,7 @@ type vmGroup struct {
 	failures    int
 	hadFailures atomic.Bool
 	memReplaced atomic.Uint64
-	pendingR    int // replacements scheduled
+	pendingR    int // replacements and additions scheduled
 	timers      map[Timer]struct{}
 	changed     chan struct{}
 }
@@ -113,6 +115,7 @@ func newVMGroup(e *Engine, key string, p *Plugin) *vmGroup {
 		vmConfig:     p.cfg.VMConfiguration,
 		env:          p.env,
 		poolSize:     p.cfg.PoolSize,
+		poolStart:    min(max(p.cfg.PoolStart, 1), p.cfg.PoolSize),
 		memLimit:     p.cfg.MemoryLimit,
 		backoff:      p.cfg.ReloadBackoff,
 		startTimeout: p.startTimeout,
@@ -123,23 +126,56 @@ func newVMGroup(e *Engine, key string, p *Plugin) *vmGroup {
 	}
 }
 
-// start creates the pool of a new group for its first member (build held).
+// start creates the pool of a new group for its first member (build held):
+// one VM, which checks the configuration, then the rest of poolStart in
+// parallel, bounded by GOMAXPROCS.
 func (g *vmGroup) start(ctx context.Context, p *Plugin) error {
 	p.g = g
 	g.members = []*Plugin{p}
-	for i := 0; i < g.poolSize; i++ {
-		v, err := g.newVM(ctx, g.members)
-		if err != nil {
-			g.mu.Lock()
-			g.members = nil
-			g.mu.Unlock()
-			g.shutdown(ctx)
-			return err
-		}
+	fail := func(err error) error {
 		g.mu.Lock()
-		g.vms = append(g.vms, v)
+		g.members = nil
 		g.mu.Unlock()
+		g.shutdown(ctx)
+		return err
 	}
+	if err := g.addVM(ctx, g.members); err != nil {
+		return fail(err)
+	}
+	rest := g.poolStart - 1
+	if rest == 0 {
+		return nil
+	}
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	errs := make(chan error, rest)
+	for i := 0; i < rest; i++ {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			errs <- g.addVM(ctx, g.members)
+		}()
+	}
+	var first error
+	for i := 0; i < rest; i++ {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return fail(first)
+	}
+	return nil
+}
+
+// addVM starts a VM for members and adds it to the serving ones.
+func (g *vmGroup) addVM(ctx context.Context, members []*Plugin) error {
+	v, err := g.newVM(ctx, members)
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	g.vms = append(g.vms, v)
+	g.mu.Unlock()
 	return nil
 }
 
@@ -334,8 +370,12 @@ func (g *vmGroup) pick() *vm {
 		}
 	}
 	g.rr++
-	if best != nil {
-		best.active.Add(1)
+	if best == nil {
+		return nil
+	}
+	if best.active.Add(1) > 1 && len(g.vms)+g.pendingR < g.poolSize {
+		// Every serving VM holds a stream: grow the pool by one.
+		g.scheduleAddLocked(0, "load")
 	}
 	return best
 }
@@ -375,7 +415,7 @@ func (g *vmGroup) onVMFailed(v *vm) {
 	}
 	g.failures++
 	g.hadFailures.Store(true)
-	g.scheduleReplaceLocked(g.backoffLocked())
+	g.scheduleAddLocked(g.backoffLocked(), "failure")
 	g.notifyLocked()
 }
 
@@ -406,7 +446,7 @@ func (g *vmGroup) scheduleRebuild(v *vm) {
 	g.mu.Lock()
 	g.removeLocked(v)
 	if !g.closed {
-		g.scheduleReplaceLocked(0)
+		g.scheduleAddLocked(0, "rebuild")
 	}
 	g.notifyLocked()
 	g.mu.Unlock()
@@ -426,7 +466,10 @@ func (g *vmGroup) removeLocked(v *vm) {
 	}
 }
 
-func (g *vmGroup) scheduleReplaceLocked(delay time.Duration) {
+// scheduleAddLocked starts one more VM after delay, unless the pool is full
+// or closed by then; why says what the VM is for ("failure", "rebuild" or
+// "load"), and a VM that fails to start is retried with backoff.
+func (g *vmGroup) scheduleAddLocked(delay time.Duration, why string) {
 	g.pendingR++
 	var t Timer
 	run := func() {
@@ -451,10 +494,10 @@ func (g *vmGroup) scheduleReplaceLocked(delay time.Duration) {
 		defer g.mu.Unlock()
 		g.pendingR--
 		if err != nil {
-			g.log.Error("wasm VM replacement failed", "error", err)
+			g.log.Error("wasm VM start failed", "reason", why, "error", err)
 			if !g.closed {
 				g.failures++
-				g.scheduleReplaceLocked(g.backoffLocked())
+				g.scheduleAddLocked(g.backoffLocked(), why)
 			}
 			g.notifyLocked()
 			return
@@ -465,7 +508,11 @@ func (g *vmGroup) scheduleReplaceLocked(delay time.Duration) {
 			return
 		}
 		g.vms = append(g.vms, v)
-		g.log.Info("wasm VM replaced", "vm", v.seq)
+		if why == "load" {
+			g.log.Debug("wasm VM added under load", "vm", v.seq, "vms", len(g.vms))
+		} else {
+			g.log.Info("wasm VM replaced", "vm", v.seq, "reason", why)
+		}
 		g.notifyLocked()
 	}
 	if delay <= 0 {

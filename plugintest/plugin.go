@@ -135,6 +135,7 @@ func start(t testing.TB, dir, file string, opts []Option) (*Plugin, error) {
 		VMConfiguration: s.vmConfig,
 		Env:             s.env,
 		PoolSize:        s.poolSize,
+		PoolStart:       s.poolSize,
 		LogLevel:        s.logLevel,
 		Logger:          logger,
 		HTTP:            p.callouts,

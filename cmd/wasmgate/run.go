@@ -35,6 +35,7 @@ type runOptions struct {
 	envoyConfig    string
 	dataDir        string
 	poolSize       int
+	poolStart      int
 	logLevel       string
 	pluginLogLevel string
 	logFormat      string
@@ -127,7 +128,8 @@ fetched keeps its last good copy serving, and /plugins says why.`,
 	f.StringVar(&o.admin, "admin", "", "admin API address (default: the bootstrap's admin.address, else "+config.DefaultAdmin+"; \"off\" disables it)")
 	f.StringVar(&o.envoyConfig, "envoy-config", "", "Envoy static bootstrap YAML")
 	f.StringVar(&o.dataDir, "data-dir", "", "Higress standalone data directory")
-	f.IntVar(&o.poolSize, "vms", 0, "VMs per plugin (default: one per CPU)")
+	f.IntVar(&o.poolSize, "vms", 0, "largest number of VMs per plugin (default: one per CPU)")
+	f.IntVar(&o.poolStart, "vms-start", 1, "VMs per plugin started at load; the pool grows to --vms under load")
 	f.StringVar(&o.logLevel, "log-level", "info", "gateway log level: debug, info, warn, error")
 	f.StringVar(&o.pluginLogLevel, "plugin-log-level", "info", "plugin (wasm) log level: trace, debug, info, warn, error, critical (warn with --data-dir, as in Higress)")
 	f.DurationVar(&o.startTimeout, "start-timeout", host.DefaultStartTimeout, "CPU deadline of each plugin start-up call (start functions, on_vm_start, on_configure); 0 disables it")
@@ -364,7 +366,7 @@ func runGateway(parent context.Context, o runOptions) error {
 		return err
 	}
 	defer stopTrace()
-	gw, err := gateway.New(ctx, gateway.Options{Logger: log, Trace: traceOpts, LogLevel: logLevel, Listen: o.listen, PoolSize: o.poolSize, PluginLogLevel: &plevel,
+	gw, err := gateway.New(ctx, gateway.Options{Logger: log, Trace: traceOpts, LogLevel: logLevel, Listen: o.listen, PoolSize: o.poolSize, PoolStart: o.poolStart, PluginLogLevel: &plevel,
 		StartTimeout: offIfZero(o.startTimeout), CallTimeout: offIfZero(o.callTimeout),
 		PluginLogger: pluginLog, VMMemoryLimit: vmLimit, AccessLogFilterState: o.filterState,
 		AdminToken: token, AdminHosts: o.adminHosts, FetchTimeouts: o.fetch.timeouts(), ImageLimits: limits,
