@@ -96,6 +96,13 @@ func TestRejections(t *testing.T) {
 		{"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400, DetailsCodecError},
 		{"GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("v", 61<<10) + "\r\n\r\n", 431, DetailsHeadersTooLarge},
 		{"GET / HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X: v\r\n", 100) + "\r\n", 431, DetailsTooManyHeaders},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: a, b, c, d, e, f, g, h, i, close\r\n\r\n", 400, DetailsConnectionRejected},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: a, b, c, d, e\r\nConnection: f, g, h, keep-alive, close\r\n\r\n", 400, DetailsConnectionRejected},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: X-Forwarded-For\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n", 400, DetailsConnectionRejected},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: x-forwarded-proto\r\n\r\n", 400, DetailsConnectionRejected},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: x-forwarded-host\r\n\r\n", 400, DetailsConnectionRejected},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: :path\r\n\r\n", 400, DetailsConnectionRejected},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: te\r\nTE: trailers, " + strings.Repeat("x", 256) + "\r\n\r\n", 400, DetailsConnectionRejected},
 	}
 	for _, c := range cases {
 		wantReject(t, c.raw, c.status, c.details)
@@ -212,4 +219,35 @@ func FuzzReadRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Headers a request's Connection header nominates are removed, as Envoy's
+// codec removes them (its sanitizeConnectionHeader): a nominated TE
+// listing trailers stays as "trailers", a self-nominated Connection and
+// the connection options stay, and an upgrade request keeps everything.
+func TestConnectionNominatedHeaders(t *testing.T) {
+	fields := func(req *Request) string {
+		var b strings.Builder
+		for _, f := range req.Fields {
+			b.WriteString(f.Name + "=" + f.Value + ";")
+		}
+		return b.String()
+	}
+	cases := []struct{ raw, want string }{
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: te, Mike, sam, will, close\r\nTE: gzip, trailers\r\nSam: bar\r\nx-request-foo: downstream\r\nWill: baz\r\n\r\n",
+			"host=a;connection=te, Mike, sam, will, close;te=trailers;x-request-foo=downstream;"},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: te\r\nTE: gzip\r\n\r\n", "host=a;connection=te;"},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, connection\r\nX-Secret: 1\r\n\r\n", "host=a;connection=keep-alive, connection;x-secret=1;"},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: x-secret\r\nX-Secret: 1\r\nX-Secret: 2\r\nX-Other: 3\r\n\r\n", "host=a;connection=x-secret;x-other=3;"},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, x-secret\r\nUpgrade: websocket\r\nX-Secret: 1\r\n\r\n", "host=a;connection=Upgrade, x-secret;upgrade=websocket;x-secret=1;"},
+	}
+	for _, c := range cases {
+		req, _, err := read(t, c.raw)
+		if err != nil {
+			t.Fatalf("%q: %v", c.raw, err)
+		}
+		if got := fields(req); got != c.want {
+			t.Errorf("%q:\n got  %s\n want %s", c.raw, got, c.want)
+		}
+	}
 }

@@ -267,6 +267,9 @@ func (req *Request) frame(lim Limits) error {
 	chunked := false
 	hosts := 0
 	connClose, connKeepAlive := false, false
+	// The Connection header's tokens: nominated headers, and whether the
+	// request is an upgrade, which Envoy leaves unsanitized.
+	connTokens, nominates, connUpgrade, upgradeField := 0, false, false, false
 	for _, f := range req.Fields {
 		switch f.Name {
 		case "host":
@@ -297,17 +300,29 @@ func (req *Request) frame(lim Limits) error {
 			}
 		case "connection":
 			for _, part := range splitList(f.Value) {
+				connTokens++
 				switch {
 				case equalFold(part, "close"):
 					connClose = true
 				case equalFold(part, "keep-alive"):
 					connKeepAlive = true
+				case equalFold(part, "upgrade"):
+					connUpgrade = true
+				case !connectionOption(part):
+					nominates = true
 				}
 			}
+		case "upgrade":
+			upgradeField = true
 		case "expect":
 			if equalFold(f.Value, "100-continue") {
 				req.Expect100 = true
 			}
+		}
+	}
+	if (nominates || connTokens >= maxConnectionTokens) && !(connUpgrade && upgradeField) {
+		if err := req.sanitizeConnection(); err != nil {
+			return err
 		}
 	}
 	if hosts > 1 {
