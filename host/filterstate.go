@@ -19,7 +19,14 @@ const FilterStatePrefix = "wasm."
 // Safe for concurrent use.
 type FilterState struct {
 	mu sync.Mutex
-	m  map[string][]byte // by property path, without FilterStatePrefix
+	// entries by property path, without FilterStatePrefix, in the order
+	// they were first set: a request sets a few, so a slice beats a map.
+	entries []filterStateEntry
+}
+
+type filterStateEntry struct {
+	path  string
+	value []byte
 }
 
 // NewFilterState returns an empty filter state.
@@ -30,8 +37,12 @@ func NewFilterState() *FilterState { return &FilterState{} }
 func (f *FilterState) Get(path string) ([]byte, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	b, ok := f.m[path]
-	return b, ok
+	for i := range f.entries {
+		if f.entries[i].path == path {
+			return f.entries[i].value, true
+		}
+	}
+	return nil, false
 }
 
 // Lookup returns the value of an Envoy filter-state key ("wasm.ai_log").
@@ -47,19 +58,25 @@ func (f *FilterState) Lookup(key string) ([]byte, bool) {
 func (f *FilterState) Set(path string, v []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.m == nil {
-		f.m = map[string][]byte{}
+	for i := range f.entries {
+		if f.entries[i].path == path {
+			f.entries[i].value = v
+			return
+		}
 	}
-	f.m[path] = v
+	if f.entries == nil {
+		f.entries = make([]filterStateEntry, 0, 4)
+	}
+	f.entries = append(f.entries, filterStateEntry{path, v})
 }
 
 // Keys returns the property paths set, sorted.
 func (f *FilterState) Keys() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]string, 0, len(f.m))
-	for k := range f.m {
-		out = append(out, k)
+	out := make([]string, 0, len(f.entries))
+	for _, e := range f.entries {
+		out = append(out, e.path)
 	}
 	sort.Strings(out)
 	return out
@@ -69,9 +86,9 @@ func (f *FilterState) Keys() []string {
 func (f *FilterState) copy() map[string][]byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(map[string][]byte, len(f.m))
-	for k, v := range f.m {
-		out[k] = append([]byte(nil), v...)
+	out := make(map[string][]byte, len(f.entries))
+	for _, e := range f.entries {
+		out[e.path] = append([]byte(nil), e.value...)
 	}
 	return out
 }

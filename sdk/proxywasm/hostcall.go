@@ -542,6 +542,10 @@ func getHeaderMap(mt types.MapType) ([][2]string, error) {
 	var r retVals
 	r.supply()
 	st := abi.ProxyGetHeaderMapPairs(uint32(mt), unsafe.Pointer(&r.p), &r.n)
+	if st == abi.StatusOK && r.supplied() {
+		// Decoding copies the keys and values out of valueBuf.
+		return decodePairs(valueBuf[:r.n])
+	}
 	b, err := r.result(st)
 	if err != nil {
 		return nil, err
