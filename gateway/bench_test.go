@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/wasmgate/wasmgate/host"
@@ -95,22 +96,23 @@ func BenchmarkStartVMHelloWorld(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(mem)/(1<<20), "MiB/VM")
-	b.ReportMetric(heapPerVM(b, func() (*host.Plugin, error) {
-		return e.NewPlugin(ctx, mod, host.PluginConfig{Name: "hello-world", PoolSize: 1})
+	b.ReportMetric(heapPerVM(b, func(i int) (*host.Plugin, error) {
+		// A vm_id of its own: plugins of one VM key would share one VM.
+		return e.NewPlugin(ctx, mod, host.PluginConfig{Name: "hello-world", PoolSize: 1, VMID: "vm-" + strconv.Itoa(i)})
 	})/(1<<20), "go-heap-MiB/VM")
 }
 
-// heapPerVM starts eight one-VM plugins with start and returns the growth
+// heapPerVM starts eight one-VM plugins with start (given 0…7) and returns the growth
 // of the process's in-use heap and stacks per VM: everything a VM costs
 // the host (linear memory, wazero's instance, the engine's state).
-func heapPerVM(b *testing.B, start func() (*host.Plugin, error)) float64 {
+func heapPerVM(b *testing.B, start func(i int) (*host.Plugin, error)) float64 {
 	const n = 8
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	ps := make([]*host.Plugin, 0, n)
 	for i := 0; i < n; i++ {
-		p, err := start()
+		p, err := start(i)
 		if err != nil {
 			b.Fatal(err)
 		}

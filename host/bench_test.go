@@ -193,6 +193,7 @@ func BenchmarkInstantiateVM(b *testing.B) {
 	runtime.ReadMemStats(&ms0)
 	vms := make([]*vm, 0, b.N)
 	b.ResetTimer()
+	cpu := startCPU()
 	for i := 0; i < b.N; i++ {
 		v, err := newVM(context.Background(), p.g, uint64(1000+i), []*Plugin{p})
 		if err != nil {
@@ -202,6 +203,7 @@ func BenchmarkInstantiateVM(b *testing.B) {
 		vms = append(vms, v)
 	}
 	b.StopTimer()
+	cpu.report(b)
 	runtime.GC()
 	runtime.ReadMemStats(&ms1)
 	b.ReportMetric(float64(mem)/(1<<20), "linear-MiB/vm")

@@ -299,6 +299,8 @@ type Module struct {
 	abi           ABIVersion
 	imports       []Import
 	exports       map[string]api.FunctionDefinition
+	// startMem sizes the linear memory of new VMs (host/linmem.go).
+	startMem startSize
 }
 
 // ABI returns the module's ABI version.

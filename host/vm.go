@@ -11,6 +11,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/wasmgate/wasmgate/host/internal/interrupt"
 )
@@ -170,7 +171,7 @@ func newVM(ctx context.Context, g *vmGroup, seq uint64, members []*Plugin) (*vm,
 		log:       g.log.With("vm", seq),
 		nextToken: 0,
 	}
-	base, cancel := context.WithCancel(context.Background())
+	base, cancel := context.WithCancel(experimental.WithMemoryAllocator(context.Background(), g.mod.startMem.allocator()))
 	v.ctx = context.WithValue(base, vmKey{}, v)
 	v.cancel = cancel
 
@@ -203,6 +204,7 @@ func newVM(ctx context.Context, g *vmGroup, seq uint64, members []*Plugin) (*vm,
 		v.dispose()
 		return nil, err
 	}
+	v.g.mod.startMem.note(v.memoryBytes())
 	for _, p := range members {
 		if err := v.addRoot(p); err != nil {
 			v.dispose()
