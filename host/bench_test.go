@@ -181,6 +181,15 @@ func BenchmarkHigressCallback(b *testing.B) {
 	benchEngines(b, func(b *testing.B, e *Engine) { benchCallback(b, e, "higress") })
 }
 
+// BenchmarkHigressWorkloadParts splits the raw workload callback
+// (BenchmarkHigressCallback) in two: the guest code alone that builds its
+// 40 strings, with no host call ("guest"), and its 60 host calls with the
+// strings built beforehand ("calls").
+func BenchmarkHigressWorkloadParts(b *testing.B) {
+	b.Run("guest", func(b *testing.B) { benchCallback(b, testEngine(b), "build") })
+	b.Run("calls", func(b *testing.B) { benchCallback(b, testEngine(b), "calls") })
+}
+
 // BenchmarkInstantiateVM measures instantiate + _initialize + root context
 // start and configure of one VM, and its linear memory.
 func BenchmarkInstantiateVM(b *testing.B) {

@@ -3,7 +3,9 @@
 // Command bench is a raw proxy-wasm plugin (no SDK) for the engine's
 // benchmarks. Its plugin configuration selects what on_request_headers
 // does: "empty" returns at once, "get1" reads one header, "higress" runs
-// Higress's published workload (20 header adds, 20 gets, 20 removes).
+// Higress's published workload (20 header adds, 20 gets, 20 removes);
+// "build" only builds the workload's 40 key and value strings, and
+// "calls" only makes its 60 host calls, with strings built at start.
 package main
 
 import (
@@ -68,6 +70,20 @@ func onConfigure(ctx, size uint32) uint32 {
 
 var keys [20]string
 
+// sink keeps the "build" mode's values alive; builtKeys and builtValues
+// are the workload's strings, built once.
+var (
+	sink                   string
+	builtKeys, builtValues [20]string
+)
+
+func init() {
+	for i := range builtKeys {
+		builtKeys[i] = "x-bench-" + strconv.Itoa(i)
+		builtValues[i] = "value-" + strconv.Itoa(i)
+	}
+}
+
 //go:wasmexport proxy_on_request_headers
 func onRequestHeaders(ctx, n, eos uint32) uint32 {
 	allocs = allocs[:0]
@@ -76,6 +92,25 @@ func onRequestHeaders(ctx, n, eos uint32) uint32 {
 	case "get1":
 		kp, kn := sp(":path")
 		proxy_get_header_map_value(0, kp, kn, u32p(&p), u32p(&size))
+	case "build":
+		for i := 0; i < 20; i++ {
+			keys[i] = "x-bench-" + strconv.Itoa(i)
+			sink = "value-" + strconv.Itoa(i)
+		}
+	case "calls":
+		for i := 0; i < 20; i++ {
+			kp, kn := sp(builtKeys[i])
+			vp, vn := sp(builtValues[i])
+			proxy_add_header_map_value(0, kp, kn, vp, vn)
+		}
+		for i := 0; i < 20; i++ {
+			kp, kn := sp(builtKeys[i])
+			proxy_get_header_map_value(0, kp, kn, u32p(&p), u32p(&size))
+		}
+		for i := 0; i < 20; i++ {
+			kp, kn := sp(builtKeys[i])
+			proxy_remove_header_map_value(0, kp, kn)
+		}
 	case "higress":
 		for i := 0; i < 20; i++ {
 			keys[i] = "x-bench-" + strconv.Itoa(i)
