@@ -6,6 +6,15 @@ cd "$(dirname "$0")/.."
 
 scripts/deps.sh
 
+# Tests build plugins offline (GOPROXY=off) against the project's modules:
+# every module the go.mod files list must be in the module cache, including
+# those only other platforms build (cobra's mousetrap, for Windows), which a
+# build on this one never downloads but an offline module lookup reads.
+echo "== go mod download"
+for mod in sdk .; do
+  (cd "$mod" && go mod download)
+done
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
