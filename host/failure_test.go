@@ -224,12 +224,7 @@ func TestWasmNeedRebuild(t *testing.T) {
 	rec.mustNotHave(t, "cb:delete ctx=1")
 	s.Done()
 	rec.waitFor(t, "cb:delete ctx=1")
-	n := 0
-	for _, l := range rec.callbacks() {
-		if strings.HasPrefix(l, "cb:configure") {
-			n++
-		}
-	}
+	n := rec.count("cb:configure")
 	if n != 2 {
 		t.Fatalf("configure ran %d times", n)
 	}
@@ -267,12 +262,7 @@ func TestPluginCloseRunsRootDoneAndDelete(t *testing.T) {
 	e := testEngine(t)
 	p, rec := scripted(t, e, false, `{}`, withPool(2))
 	p.Close(context.Background())
-	n := 0
-	for _, l := range rec.callbacks() {
-		if strings.HasPrefix(l, "cb:delete ctx=1") {
-			n++
-		}
-	}
+	n := rec.count("cb:delete ctx=1")
 	if n != 2 {
 		t.Fatalf("root deleted %d times", n)
 	}

@@ -56,8 +56,7 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 		m.buf = m.buf[:size]
 		return m.buf
 	}
-	c := uint64(cap(m.buf))
-	c = min(max(size, c+c/4), m.max)
+	c := max(size, uint64(cap(m.buf))*5/4)
 	c = min((c+wasmPage-1)/wasmPage*wasmPage, m.max)
 	b := make([]byte, size, c)
 	copy(b, m.buf)

@@ -258,12 +258,7 @@ func TestPoolSizeAndPrewarm(t *testing.T) {
 	if p.VMCount() != 3 {
 		t.Fatalf("VMCount = %d", p.VMCount())
 	}
-	n := 0
-	for _, l := range rec.callbacks() {
-		if strings.HasPrefix(l, "cb:configure") {
-			n++
-		}
-	}
+	n := rec.count("cb:configure")
 	if n != 3 {
 		t.Fatalf("configure ran %d times", n)
 	}

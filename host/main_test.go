@@ -267,6 +267,17 @@ func (r *logRecorder) mustNotHave(t testing.TB, subs ...string) {
 	}
 }
 
+// count returns how many callback lines start with prefix.
+func (r *logRecorder) count(prefix string) int {
+	n := 0
+	for _, l := range r.callbacks() {
+		if strings.HasPrefix(l, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
 // callbacks returns the "cb:" lines (callback order).
 func (r *logRecorder) callbacks() []string {
 	var out []string

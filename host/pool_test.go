@@ -2,22 +2,10 @@ package host
 
 import (
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 )
-
-// countPrefix counts the recorded callback lines that start with prefix.
-func countPrefix(rec *logRecorder, prefix string) int {
-	n := 0
-	for _, l := range rec.callbacks() {
-		if strings.HasPrefix(l, prefix) {
-			n++
-		}
-	}
-	return n
-}
 
 // A pool starts with one VM and grows by one whenever a new stream finds
 // every serving VM holding a stream, up to PoolSize; each added VM holds a
@@ -63,10 +51,10 @@ func TestPoolGrowsUnderLoad(t *testing.T) {
 	if vms != 3 || live != 3 || pending != 0 {
 		t.Fatalf("%d serving VMs, %d live, %d pending; want 3, 3, 0", vms, live, pending)
 	}
-	if n := countPrefix(recA, "cb:configure"); n != 3 {
+	if n := recA.count("cb:configure"); n != 3 {
 		t.Fatalf("a configured in %d VMs, want 3", n)
 	}
-	if n := countPrefix(recB, "cb:configure"); n != 3 {
+	if n := recB.count("cb:configure"); n != 3 {
 		t.Fatalf("b configured in %d VMs, want 3", n)
 	}
 	// Streams spread over the grown pool.

@@ -99,12 +99,7 @@ func TestTicks(t *testing.T) {
 	}
 	clock.Advance(time.Millisecond)
 	clock.Advance(100 * time.Millisecond)
-	n := 0
-	for _, l := range rec.callbacks() {
-		if strings.HasPrefix(l, "cb:tick ctx=1") {
-			n++
-		}
-	}
+	n := rec.count("cb:tick ctx=1")
 	if n != 4 {
 		t.Fatalf("%d ticks, want 2 per VM:\n%s", n, strings.Join(rec.wasmLines(), "\n"))
 	}
@@ -120,12 +115,7 @@ func TestTickPeriodZeroStops(t *testing.T) {
 	e := newTestEngine(t, EngineConfig{Clock: clock})
 	_, rec := scripted(t, e, false, `{"configure":[{"op":"tick","ms":10}],"tick":[{"op":"tick","ms":0}]}`)
 	clock.Advance(100 * time.Millisecond)
-	n := 0
-	for _, l := range rec.callbacks() {
-		if strings.HasPrefix(l, "cb:tick") {
-			n++
-		}
-	}
+	n := rec.count("cb:tick")
 	if n != 1 || clock.pending() != 0 {
 		t.Fatalf("%d ticks, %d timers", n, clock.pending())
 	}

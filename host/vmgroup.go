@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // vmGroup is the pool of VMs shared by the plugins whose VM key is the same
@@ -142,27 +144,13 @@ func (g *vmGroup) start(ctx context.Context, p *Plugin) error {
 	if err := g.addVM(ctx, g.members); err != nil {
 		return fail(err)
 	}
-	rest := g.poolStart - 1
-	if rest == 0 {
-		return nil
+	var rest errgroup.Group
+	rest.SetLimit(runtime.GOMAXPROCS(0))
+	for i := 1; i < g.poolStart; i++ {
+		rest.Go(func() error { return g.addVM(ctx, g.members) })
 	}
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	errs := make(chan error, rest)
-	for i := 0; i < rest; i++ {
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem }()
-			errs <- g.addVM(ctx, g.members)
-		}()
-	}
-	var first error
-	for i := 0; i < rest; i++ {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-	}
-	if first != nil {
-		return fail(first)
+	if err := rest.Wait(); err != nil {
+		return fail(err)
 	}
 	return nil
 }
