@@ -327,6 +327,13 @@ func (s *grpcCallout) sendLoop(cs grpc.ClientStream) {
 	}
 }
 
+// pastDeadline reports whether the call's timeout has passed, by the clock
+// rather than by its timer.
+func (s *grpcCallout) pastDeadline() bool {
+	d, ok := s.ctx.Deadline()
+	return ok && !time.Now().Before(d)
+}
+
 // finish reports the end of the RPC: trailing metadata (for a stream that
 // got that far), then its status.
 func (s *grpcCallout) finish(cs grpc.ClientStream, err error, gotHeaders bool) {
@@ -341,7 +348,11 @@ func (s *grpcCallout) finish(cs grpc.ClientStream, err error, gotHeaders bool) {
 	switch {
 	case failure != nil && failure.Code() != codes.Canceled:
 		code, msg = uint32(failure.Code()), failure.Message()
-	case errors.Is(s.ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(s.ctx.Err(), context.DeadlineExceeded) || (code != uint32(codes.OK) && s.pastDeadline()):
+		// The call's own timeout, as Envoy's async client reports it. A
+		// server's DEADLINE_EXCEEDED (it got the deadline as grpc-timeout)
+		// can arrive before the local timer has fired; the deadline had
+		// passed all the same.
 		code, msg = host.GRPCStatusUnavailable, "upstream request timeout"
 	case code == uint32(codes.Unavailable) && !gotHeaders:
 		msg = grpcConnectFailure
