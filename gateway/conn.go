@@ -221,11 +221,8 @@ func (c *serverConn) serve() {
 			return
 		}
 		o := &snap.listeners[c.srv.name].cfg.HTTP
-		var end time.Time
-		if d := o.EffectiveMaxConnectionDuration(); d > 0 {
-			end = c.accepted.Add(d)
-		}
-		if !c.waitRequest(o, served, end) {
+		end := c.end(o)
+		if !c.waitRequest(o, end) {
 			clean = true
 			return
 		}
@@ -249,9 +246,18 @@ func (c *serverConn) serve() {
 	}
 }
 
+// end is when the connection's max_connection_duration ends it (zero: never).
+func (c *serverConn) end(o *config.HTTPSettings) time.Time {
+	if d := o.EffectiveMaxConnectionDuration(); d > 0 {
+		return c.accepted.Add(d)
+	}
+	return time.Time{}
+}
+
 // waitRequest waits for the first byte of the next request under the idle
-// timeout and the connection's duration; false ends the connection.
-func (c *serverConn) waitRequest(o *config.HTTPSettings, served int, end time.Time) bool {
+// timeout and the connection's duration; false ends the connection. While
+// it waits the connection is idle: a drain or shutdown closes it.
+func (c *serverConn) waitRequest(o *config.HTTPSettings, end time.Time) bool {
 	if c.br.Buffered() > 0 {
 		return true
 	}

@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"bufio"
+	"context"
 	"io"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -98,4 +100,80 @@ func inflight(s *snapshot) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.inflight
+}
+
+// silentConns opens n connections that send nothing and waits until the
+// gateway has accepted them all.
+func silentConns(t *testing.T, g *testGateway, n int) []net.Conn {
+	t.Helper()
+	cs := make([]net.Conn, n)
+	for i := range cs {
+		cs[i] = dialGateway(t, g)
+	}
+	waitFor(t, "the connections to be accepted", func() bool {
+		g.gw.applyMu.Lock()
+		defer g.gw.applyMu.Unlock()
+		accepted := 0
+		for _, ls := range g.gw.listeners {
+			ls.srv.mu.Lock()
+			accepted += len(ls.srv.conns)
+			ls.srv.mu.Unlock()
+		}
+		return accepted == n
+	})
+	return cs
+}
+
+// A connection that has not sent its first byte has no stream: like a
+// connection between requests, it is closed at the idle timeout (not at
+// the request headers timeout, which starts with the first byte).
+func TestSilentConnectionsCloseAtTheIdleTimeout(t *testing.T) {
+	const idle = 600 * time.Millisecond
+	for _, codec := range []config.Codec{config.CodecAuto, config.CodecHTTP1} {
+		t.Run(codec.String(), func(t *testing.T) {
+			g := startGateway(t, pathConfig{cluster: builtinEcho, settings: config.HTTPSettings{Codec: codec},
+				http: config.HTTPOptions{IdleTimeout: idle, RequestHeadersTimeout: time.Minute}}.source())
+			opened := time.Now()
+			for _, c := range silentConns(t, g, 3) {
+				if !closed(bufio.NewReader(c), c) {
+					t.Fatal("a silent connection outlived the idle timeout")
+				}
+				within(t, "closed", time.Since(opened), idle, 0.9, 4)
+			}
+		})
+	}
+}
+
+// Shutdown closes connections that have not sent a byte (or not finished
+// their TLS handshake) at once instead of waiting for them through the drain.
+func TestShutdownClosesSilentConnections(t *testing.T) {
+	pki := newTestPKI(t)
+	_, certFile, keyFile := pki.issue(t, "server", "gw.test", "gw.test")
+	downstreamTLS := &config.DownstreamTLS{Certificates: []config.Certificate{{
+		Chain: config.DataSource{File: certFile}, Key: config.DataSource{File: keyFile}}}}
+	for name, pc := range map[string]pathConfig{
+		"AUTO":  {cluster: builtinEcho},
+		"HTTP1": {cluster: builtinEcho, settings: config.HTTPSettings{Codec: config.CodecHTTP1}},
+		"TLS":   {cluster: builtinEcho, tls: downstreamTLS},
+	} {
+		t.Run(name, func(t *testing.T) {
+			g := startGateway(t, pc.source())
+			cs := silentConns(t, g, 4)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			start := time.Now()
+			if err := g.gw.Shutdown(ctx); err != nil {
+				t.Fatalf("shutdown: %v", err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("shutdown took %v with silent connections open", d)
+			}
+			for _, c := range cs {
+				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+					t.Fatalf("a silent connection after shutdown: read %v, want EOF", err)
+				}
+			}
+		})
+	}
 }

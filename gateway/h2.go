@@ -47,7 +47,14 @@ func (c *serverConn) negotiate() protoChoice {
 	defer func() { _ = c.rwc.SetReadDeadline(time.Time{}) }()
 	if tc, ok := c.rwc.(*tls.Conn); ok {
 		_ = tc.SetWriteDeadline(time.Now().Add(timeout))
+		// A connection still in its handshake has no stream: a drain or
+		// shutdown closes it.
+		c.setIdle(true)
+		if c.srv.isDraining() {
+			return protoClose
+		}
 		err := tc.Handshake()
+		c.setIdle(false)
 		_ = tc.SetWriteDeadline(time.Time{})
 		if err != nil {
 			c.srv.gw.log.Debug("TLS handshake failed", "listener", c.srv.name, "remote", c.rwc.RemoteAddr().String(), "error", err)
@@ -64,6 +71,12 @@ func (c *serverConn) negotiate() protoChoice {
 	if c.srv.h2 == nil {
 		return protoH1
 	}
+	// Until its first byte a connection is idle, as between requests: it
+	// waits under the idle timeout, and a drain or shutdown closes it.
+	if o == nil || !c.waitRequest(o, c.end(o)) {
+		return protoClose
+	}
+	_ = c.rwc.SetReadDeadline(time.Now().Add(timeout))
 	// HTTP/1 methods never start with "PRI ", so a mismatch shows within
 	// the first bytes, and a short HTTP/1 request is not waited on.
 	for i := 1; i <= len(h2Preface); i++ {

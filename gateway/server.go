@@ -132,6 +132,9 @@ type Server struct {
 
 	snap atomic.Pointer[snapshot]
 
+	shutdownOnce sync.Once
+	shutdownErr  error
+
 	applyMu   sync.Mutex
 	version   int
 	problems  []string
@@ -371,8 +374,14 @@ func (gw *Server) Addr(name string) string {
 
 // Shutdown stops accepting requests and lets in-flight ones finish for the
 // drain time (or until ctx ends), resets the ones still running, then
-// closes the plugins and the engine.
+// closes the plugins and the engine. Later calls wait for the first and
+// return its result.
 func (gw *Server) Shutdown(ctx context.Context) error {
+	gw.shutdownOnce.Do(func() { gw.shutdownErr = gw.shutdown(ctx) })
+	return gw.shutdownErr
+}
+
+func (gw *Server) shutdown(ctx context.Context) error {
 	gw.closeReloads()
 	gw.applyMu.Lock()
 	servers := []interface{ Shutdown(context.Context) error }{}

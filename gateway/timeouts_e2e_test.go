@@ -73,6 +73,7 @@ type pathConfig struct {
 	settings config.HTTPSettings
 	route    config.Route
 	extra    []config.Cluster
+	tls      *config.DownstreamTLS
 }
 
 func (pc pathConfig) source() Source {
@@ -82,7 +83,7 @@ func (pc pathConfig) source() Source {
 		cfg := &config.Config{
 			Source: "test",
 			Listeners: []config.Listener{{
-				Name: "test", Address: "127.0.0.1:0", HTTP: pc.httpSettings(), Plugins: pc.plugins,
+				Name: "test", Address: "127.0.0.1:0", HTTP: pc.httpSettings(), Plugins: pc.plugins, TLS: pc.tls,
 				VirtualHosts: []config.VirtualHost{{Name: "all", Domains: []string{"*"}, Routes: []config.Route{r}}},
 			}},
 			Clusters: append([]config.Cluster{pc.cluster}, pc.extra...),
