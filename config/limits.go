@@ -20,6 +20,8 @@ const (
 	DefaultMaxResponseHeadersKB = 80
 	// DefaultBufferLimit is per_connection_buffer_limit_bytes of listeners and clusters.
 	DefaultBufferLimit = 1 << 20
+	// DefaultDelayedCloseTimeout is the HTTP connection manager's delayed_close_timeout.
+	DefaultDelayedCloseTimeout = time.Second
 	// DefaultHeadersReadTimeout bounds the time a client may take to send its request headers
 	// when request_headers_timeout is not set.
 	DefaultHeadersReadTimeout = 30 * time.Second
@@ -50,6 +52,10 @@ type HTTPOptions struct {
 	// DrainTimeout is the grace period of a draining connection (drain_timeout; 0 means
 	// DefaultDrainTimeout).
 	DrainTimeout time.Duration
+	// DelayedCloseTimeout is how long a connection the gateway closes after a whole response
+	// reads and drops what the client still sends, waiting for it to close
+	// (delayed_close_timeout; 0 means DefaultDelayedCloseTimeout).
+	DelayedCloseTimeout time.Duration
 	// MaxRequestHeadersKB limits the request line and headers (max_request_headers_kb; 0 means
 	// DefaultMaxRequestHeadersKB). Requests over it get 431.
 	MaxRequestHeadersKB uint32
@@ -99,6 +105,12 @@ func (o *HTTPOptions) EffectiveMaxConnectionDuration() time.Duration {
 // EffectiveDrainTimeout resolves DrainTimeout.
 func (o *HTTPOptions) EffectiveDrainTimeout() time.Duration {
 	return orDefault(o.DrainTimeout, DefaultDrainTimeout)
+}
+
+// EffectiveDelayedCloseTimeout resolves DelayedCloseTimeout (0 when disabled: the connection
+// closes as soon as the response is flushed).
+func (o *HTTPOptions) EffectiveDelayedCloseTimeout() time.Duration {
+	return orDefault(o.DelayedCloseTimeout, DefaultDelayedCloseTimeout)
 }
 
 // EffectiveMaxRequestHeadersBytes is the request header size limit in bytes.

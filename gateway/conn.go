@@ -148,6 +148,11 @@ type serverConn struct {
 	mu   sync.Mutex
 	idle bool // waiting for a request: Shutdown may close it
 
+	// linger: the last exchange's response went out whole, so the
+	// connection closes as Envoy's delayed close does, waiting this long
+	// (closeAfterResponse).
+	linger time.Duration
+
 	// background read: after the request body, a one-byte read tells
 	// when the client goes away while its response is prepared.
 	bgDone    chan struct{}
@@ -188,6 +193,9 @@ func (c *serverConn) closeIfIdle() {
 func (c *serverConn) serve() {
 	clean := false
 	defer func() {
+		if c.linger > 0 {
+			c.closeAfterResponse()
+		}
 		if clean {
 			c.br.Reset(nil)
 			c.bw.Reset(nil)
@@ -223,6 +231,7 @@ func (c *serverConn) serve() {
 		o := &snap.listeners[c.srv.name].cfg.HTTP
 		end := c.end(o)
 		if !c.waitRequest(o, end) {
+			c.linger = 0
 			clean = true
 			return
 		}
@@ -241,6 +250,34 @@ func (c *serverConn) serve() {
 		}
 		ok := c.exchange(req, perr, served, end, lim)
 		if !ok {
+			return
+		}
+	}
+}
+
+// closeAfterResponse ends a connection whose last response went out: the
+// response is flushed, the write side closes (FIN, or TLS close_notify),
+// and whatever the client still sends, such as the rest of a body the
+// gateway refused, is read and dropped until the client closes or the
+// listener's delayed_close_timeout passes. Closing at once with unread bytes would make the
+// kernel send a reset, which can destroy the response before the client
+// reads it. The connection is idle meanwhile: shutdown closes it at once.
+func (c *serverConn) closeAfterResponse() {
+	_ = c.rwc.SetWriteDeadline(time.Now().Add(c.linger))
+	if c.bw.Flush() != nil {
+		return
+	}
+	if cw, ok := c.rwc.(interface{ CloseWrite() error }); !ok || cw.CloseWrite() != nil {
+		return
+	}
+	c.setIdle(true)
+	if c.srv.isDraining() {
+		return
+	}
+	_ = c.rwc.SetReadDeadline(time.Now().Add(c.linger))
+	buf := make([]byte, 4<<10)
+	for {
+		if _, err := c.rwc.Read(buf); err != nil {
 			return
 		}
 	}
@@ -298,6 +335,12 @@ func (c *serverConn) exchange(req *http1.Request, perr *http1.Error, served int,
 	}
 	o := &ln.cfg.HTTP
 	ds := &connStream{c: c, req: req, goneCh: make(chan struct{}), end: end}
+	defer func() {
+		c.linger = 0
+		if ds.headSent && !ds.reset {
+			c.linger = o.EffectiveDelayedCloseTimeout()
+		}
+	}()
 	if req == nil {
 		req = &http1.Request{Method: "GET", Target: "/", Minor: 1}
 		ds.req = req
@@ -573,8 +616,6 @@ func (s *connStream) setWriteDeadline(t time.Time) { _ = s.c.rwc.SetWriteDeadlin
 
 func (s *connStream) gone() <-chan struct{} { return s.goneCh }
 
-// abort resets the stream: for HTTP/1 the connection closes without
-// completing the response.
 // tunnel runs the connection as a tunnel to up: the head went out, the
 // background read stops (a byte it took is read first), and the client's
 // bytes and the upstream's are copied both ways. The connection then ends.
@@ -588,6 +629,8 @@ func (s *connStream) tunnel(up *tunnelConn, idle time.Duration) (int64, int64) {
 	return splice(s.c.rwc, s.c.br, up, idle)
 }
 
+// abort resets the stream: for HTTP/1 the connection closes without
+// completing the response.
 func (s *connStream) abort() {
 	s.reset = true
 	if s.headSent {

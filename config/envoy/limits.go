@@ -31,6 +31,7 @@ func (p *parser) hcmOptions(h *hcmv3.HttpConnectionManager, ln *config.Listener)
 	o.RequestTimeout = duration(h.GetRequestTimeout())
 	o.RequestHeadersTimeout = timeout(h.GetRequestHeadersTimeout())
 	o.DrainTimeout = duration(h.GetDrainTimeout())
+	o.DelayedCloseTimeout = timeout(h.GetDelayedCloseTimeout())
 	if v := h.GetMaxRequestHeadersKb(); v != nil {
 		o.MaxRequestHeadersKB = v.GetValue()
 	}
@@ -92,6 +93,7 @@ func init() {
 		hcmName+".request_timeout",
 		hcmName+".request_headers_timeout",
 		hcmName+".drain_timeout",
+		hcmName+".delayed_close_timeout",
 		hcmName+".max_request_headers_kb",
 		hcmName+".common_http_protocol_options",
 		hcmName+".http_protocol_options",

@@ -23,6 +23,7 @@ static_resources:
           request_timeout: 9s
           request_headers_timeout: 0s
           drain_timeout: 2s
+          delayed_close_timeout: 0.25s
           max_request_headers_kb: 96
           server_name: edge
           server_header_transformation: APPEND_IF_ABSENT
@@ -87,7 +88,7 @@ func TestTimeoutsAndLimitsFromTheBootstrap(t *testing.T) {
 	want := config.HTTPOptions{
 		StreamIdleTimeout: 7 * time.Second, RequestTimeout: 9 * time.Second, RequestHeadersTimeout: config.NoTimeout,
 		IdleTimeout: config.NoTimeout, MaxConnectionDuration: 600 * time.Second, MaxRequestsPerConnection: 50,
-		DrainTimeout: 2 * time.Second, MaxRequestHeadersKB: 96, MaxHeadersCount: 1200, BufferLimit: 32768,
+		DrainTimeout: 2 * time.Second, DelayedCloseTimeout: 250 * time.Millisecond, MaxRequestHeadersKB: 96, MaxHeadersCount: 1200, BufferLimit: 32768,
 		AcceptHTTP10: true, DefaultHostForHTTP10: "legacy.example.com", AllowChunkedLength: true,
 	}
 	if l.HTTP.HTTPOptions != want || l.HTTP.ServerName != "edge" || l.HTTP.ServerHeader != config.ServerAppendIfAbsent {
@@ -121,7 +122,7 @@ func TestTimeoutDefaultsWhenTheBootstrapIsSilent(t *testing.T) {
 	var o config.HTTPOptions
 	if o.EffectiveStreamIdleTimeout() != 5*time.Minute || o.EffectiveIdleTimeout() != time.Hour || o.EffectiveRequestTimeout() != 0 ||
 		o.EffectiveMaxHeadersCount() != 100 || o.EffectiveMaxRequestHeadersBytes() != 60<<10 || o.EffectiveBufferLimit() != 1<<20 ||
-		o.EffectiveDrainTimeout() != 5*time.Second {
+		o.EffectiveDrainTimeout() != 5*time.Second || o.EffectiveDelayedCloseTimeout() != time.Second {
 		t.Fatalf("defaults: %+v", o)
 	}
 	// Overrides from the command line replace the file's values everywhere.
