@@ -148,9 +148,9 @@ type serverConn struct {
 	mu   sync.Mutex
 	idle bool // waiting for a request: Shutdown may close it
 
-	// linger: the last exchange's response went out whole, so the
-	// connection closes as Envoy's delayed close does, waiting this long
-	// (closeAfterResponse).
+	// linger is set when an exchange ends the connection after its
+	// response went out whole: the connection closes as Envoy's delayed
+	// close does, waiting this long (closeAfterResponse).
 	linger time.Duration
 
 	// background read: after the request body, a one-byte read tells
@@ -231,7 +231,6 @@ func (c *serverConn) serve() {
 		o := &snap.listeners[c.srv.name].cfg.HTTP
 		end := c.end(o)
 		if !c.waitRequest(o, end) {
-			c.linger = 0
 			clean = true
 			return
 		}
@@ -264,10 +263,7 @@ func (c *serverConn) serve() {
 // reads it. The connection is idle meanwhile: shutdown closes it at once.
 func (c *serverConn) closeAfterResponse() {
 	_ = c.rwc.SetWriteDeadline(time.Now().Add(c.linger))
-	if c.bw.Flush() != nil {
-		return
-	}
-	if cw, ok := c.rwc.(interface{ CloseWrite() error }); !ok || cw.CloseWrite() != nil {
+	if c.bw.Flush() != nil || !closeWrite(c.rwc) {
 		return
 	}
 	c.setIdle(true)
@@ -275,12 +271,7 @@ func (c *serverConn) closeAfterResponse() {
 		return
 	}
 	_ = c.rwc.SetReadDeadline(time.Now().Add(c.linger))
-	buf := make([]byte, 4<<10)
-	for {
-		if _, err := c.rwc.Read(buf); err != nil {
-			return
-		}
-	}
+	_, _ = io.Copy(io.Discard, c.rwc)
 }
 
 // end is when the connection's max_connection_duration ends it (zero: never).
@@ -316,7 +307,7 @@ func (c *serverConn) waitRequest(o *config.HTTPSettings, end time.Time) bool {
 }
 
 // exchange serves one request; false ends the connection.
-func (c *serverConn) exchange(req *http1.Request, perr *http1.Error, served int, end time.Time, lim http1.Limits) bool {
+func (c *serverConn) exchange(req *http1.Request, perr *http1.Error, served int, end time.Time, lim http1.Limits) (keep bool) {
 	gw := c.srv.gw
 	var snap *snapshot
 	for {
@@ -336,8 +327,7 @@ func (c *serverConn) exchange(req *http1.Request, perr *http1.Error, served int,
 	o := &ln.cfg.HTTP
 	ds := &connStream{c: c, req: req, goneCh: make(chan struct{}), end: end}
 	defer func() {
-		c.linger = 0
-		if ds.headSent && !ds.reset {
+		if !keep && ds.headSent && !ds.reset {
 			c.linger = o.EffectiveDelayedCloseTimeout()
 		}
 	}()

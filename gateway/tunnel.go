@@ -164,14 +164,15 @@ func copyIdle(dst io.Writer, src io.Reader, srcConn net.Conn, idle time.Duration
 }
 
 // closeWrite half-closes a connection's sending side where it can, so the
-// peer sees the end of the stream; otherwise it closes it.
-func closeWrite(c net.Conn) {
+// peer sees the end of the stream, and reports whether it did; otherwise it
+// closes the connection.
+func closeWrite(c net.Conn) bool {
 	type closeWriter interface{ CloseWrite() error }
 	if cw, ok := c.(closeWriter); ok {
-		_ = cw.CloseWrite()
-		return
+		return cw.CloseWrite() == nil
 	}
 	_ = c.Close()
+	return false
 }
 
 // keepsTunnelHeaders reports the connection-level headers a 101 response
