@@ -43,8 +43,7 @@ type redisCallout struct {
 }
 
 // stream is an HTTP or TCP context and the plugin context that owns it: one
-// map entry per stream (map operations are a large part of a stream's cost
-// in a Go wasm guest).
+// streamTable entry per stream.
 type stream struct {
 	http types.HttpContext
 	tcp  types.TcpContext
@@ -54,9 +53,26 @@ type stream struct {
 type state struct {
 	vmContext     types.VMContext
 	plugins       map[uint32]*pluginState
-	streams       map[uint32]stream
+	streams       streamTable
 	activeContext uint32
 	registered    bool
+
+	// lastPlugin caches the plugin context plugin() found last: streams
+	// are created under one plugin context, nearly always the same.
+	lastPlugin   *pluginState
+	lastPluginID uint32
+}
+
+// plugin returns the plugin context with the given id, or nil.
+func (s *state) plugin(id uint32) *pluginState {
+	if s.lastPlugin != nil && s.lastPluginID == id {
+		return s.lastPlugin
+	}
+	p := s.plugins[id]
+	if p != nil {
+		s.lastPlugin, s.lastPluginID = p, id
+	}
+	return p
 }
 
 var st = newState()
@@ -64,7 +80,6 @@ var st = newState()
 func newState() *state {
 	return &state{
 		plugins: map[uint32]*pluginState{},
-		streams: map[uint32]stream{},
 	}
 }
 
@@ -84,7 +99,7 @@ func VMContext() types.VMContext { return st.vmContext }
 func Registered() bool { return st.registered }
 
 // HttpContext returns the HTTP context with the given id, or nil.
-func HttpContext(contextID uint32) types.HttpContext { return st.streams[contextID].http }
+func HttpContext(contextID uint32) types.HttpContext { return st.streams.ctx(contextID).http }
 
 // ActiveContextID is the context the current callback runs for.
 func ActiveContextID() uint32 { return st.activeContext }
@@ -94,7 +109,7 @@ func SetActiveContextID(id uint32) { st.activeContext = id }
 
 // RootContextID is the plugin context that owns the given context.
 func RootContextID(contextID uint32) (uint32, bool) {
-	if s, ok := st.streams[contextID]; ok {
+	if s, ok := st.streams.get(contextID); ok {
 		return s.root, true
 	}
 	if _, ok := st.plugins[contextID]; ok {
@@ -153,26 +168,27 @@ func OnContextCreate(contextID, parentID uint32) {
 			return
 		}
 		st.plugins[contextID] = &pluginState{ctx: ctx, httpCallbacks: map[uint32]httpCallout{}, redisCallbacks: map[uint32]redisCallout{}, grpcCallbacks: map[uint32]grpcCallout{}}
+		st.lastPlugin = nil
 		return
 	}
-	p := st.plugins[parentID]
+	p := st.plugin(parentID)
 	if p == nil {
 		abiLog(types.LogLevelError, "proxy_on_context_create with an unknown parent context")
 		return
 	}
 	st.activeContext = contextID
 	if h := p.ctx.NewHttpContext(contextID); h != nil {
-		st.streams[contextID] = stream{http: h, root: parentID}
+		st.streams.put(contextID, stream{http: h, root: parentID})
 		return
 	}
 	if t := p.ctx.NewTcpContext(contextID); t != nil {
-		st.streams[contextID] = stream{tcp: t, root: parentID}
+		st.streams.put(contextID, stream{tcp: t, root: parentID})
 	}
 }
 
 // OnRequestHeaders dispatches proxy_on_request_headers.
 func OnRequestHeaders(contextID uint32, numHeaders int32, endOfStream bool) types.Action {
-	h := st.streams[contextID].http
+	h := st.streams.ctx(contextID).http
 	if h == nil {
 		return types.ActionContinue
 	}
@@ -182,7 +198,7 @@ func OnRequestHeaders(contextID uint32, numHeaders int32, endOfStream bool) type
 
 // OnRequestBody dispatches proxy_on_request_body.
 func OnRequestBody(contextID uint32, bodySize int32, endOfStream bool) types.Action {
-	h := st.streams[contextID].http
+	h := st.streams.ctx(contextID).http
 	if h == nil {
 		return types.ActionContinue
 	}
@@ -192,7 +208,7 @@ func OnRequestBody(contextID uint32, bodySize int32, endOfStream bool) types.Act
 
 // OnRequestTrailers dispatches proxy_on_request_trailers.
 func OnRequestTrailers(contextID uint32, numTrailers int32) types.Action {
-	h := st.streams[contextID].http
+	h := st.streams.ctx(contextID).http
 	if h == nil {
 		return types.ActionContinue
 	}
@@ -202,7 +218,7 @@ func OnRequestTrailers(contextID uint32, numTrailers int32) types.Action {
 
 // OnResponseHeaders dispatches proxy_on_response_headers.
 func OnResponseHeaders(contextID uint32, numHeaders int32, endOfStream bool) types.Action {
-	h := st.streams[contextID].http
+	h := st.streams.ctx(contextID).http
 	if h == nil {
 		return types.ActionContinue
 	}
@@ -212,7 +228,7 @@ func OnResponseHeaders(contextID uint32, numHeaders int32, endOfStream bool) typ
 
 // OnResponseBody dispatches proxy_on_response_body.
 func OnResponseBody(contextID uint32, bodySize int32, endOfStream bool) types.Action {
-	h := st.streams[contextID].http
+	h := st.streams.ctx(contextID).http
 	if h == nil {
 		return types.ActionContinue
 	}
@@ -222,7 +238,7 @@ func OnResponseBody(contextID uint32, bodySize int32, endOfStream bool) types.Ac
 
 // OnResponseTrailers dispatches proxy_on_response_trailers.
 func OnResponseTrailers(contextID uint32, numTrailers int32) types.Action {
-	h := st.streams[contextID].http
+	h := st.streams.ctx(contextID).http
 	if h == nil {
 		return types.ActionContinue
 	}
@@ -232,7 +248,7 @@ func OnResponseTrailers(contextID uint32, numTrailers int32) types.Action {
 
 // OnNewConnection dispatches proxy_on_new_connection.
 func OnNewConnection(contextID uint32) types.Action {
-	t := st.streams[contextID].tcp
+	t := st.streams.ctx(contextID).tcp
 	if t == nil {
 		return types.ActionContinue
 	}
@@ -242,7 +258,7 @@ func OnNewConnection(contextID uint32) types.Action {
 
 // OnDownstreamData dispatches proxy_on_downstream_data.
 func OnDownstreamData(contextID uint32, dataSize int32, endOfStream bool) types.Action {
-	t := st.streams[contextID].tcp
+	t := st.streams.ctx(contextID).tcp
 	if t == nil {
 		return types.ActionContinue
 	}
@@ -252,7 +268,7 @@ func OnDownstreamData(contextID uint32, dataSize int32, endOfStream bool) types.
 
 // OnDownstreamConnectionClose dispatches proxy_on_downstream_connection_close.
 func OnDownstreamConnectionClose(contextID uint32, peer types.PeerType) {
-	if t := st.streams[contextID].tcp; t != nil {
+	if t := st.streams.ctx(contextID).tcp; t != nil {
 		st.activeContext = contextID
 		t.OnDownstreamClose(peer)
 	}
@@ -260,7 +276,7 @@ func OnDownstreamConnectionClose(contextID uint32, peer types.PeerType) {
 
 // OnUpstreamData dispatches proxy_on_upstream_data.
 func OnUpstreamData(contextID uint32, dataSize int32, endOfStream bool) types.Action {
-	t := st.streams[contextID].tcp
+	t := st.streams.ctx(contextID).tcp
 	if t == nil {
 		return types.ActionContinue
 	}
@@ -270,7 +286,7 @@ func OnUpstreamData(contextID uint32, dataSize int32, endOfStream bool) types.Ac
 
 // OnUpstreamConnectionClose dispatches proxy_on_upstream_connection_close.
 func OnUpstreamConnectionClose(contextID uint32, peer types.PeerType) {
-	if t := st.streams[contextID].tcp; t != nil {
+	if t := st.streams.ctx(contextID).tcp; t != nil {
 		st.activeContext = contextID
 		t.OnUpstreamClose(peer)
 	}
@@ -279,17 +295,21 @@ func OnUpstreamConnectionClose(contextID uint32, peer types.PeerType) {
 // OnLog dispatches proxy_on_log: the end of an HTTP or TCP stream.
 func OnLog(contextID uint32) {
 	st.activeContext = contextID
-	if h := st.streams[contextID].http; h != nil {
-		h.OnHttpStreamDone()
+	s, _ := st.streams.get(contextID)
+	if s.http != nil {
+		s.http.OnHttpStreamDone()
 		return
 	}
-	if t := st.streams[contextID].tcp; t != nil {
-		t.OnStreamDone()
+	if s.tcp != nil {
+		s.tcp.OnStreamDone()
 	}
 }
 
 // OnDone dispatches proxy_on_done; plugin contexts may defer their shutdown.
 func OnDone(contextID uint32) bool {
+	if _, ok := st.streams.get(contextID); ok {
+		return true
+	}
 	if p := st.plugins[contextID]; p != nil {
 		st.activeContext = contextID
 		return p.ctx.OnPluginDone()
@@ -299,11 +319,11 @@ func OnDone(contextID uint32) bool {
 
 // OnDelete dispatches proxy_on_delete and forgets the context.
 func OnDelete(contextID uint32) {
-	if _, ok := st.streams[contextID]; ok {
-		delete(st.streams, contextID)
+	if st.streams.remove(contextID) {
 		return
 	}
 	delete(st.plugins, contextID)
+	st.lastPlugin = nil
 }
 
 // OnTick dispatches proxy_on_tick.
