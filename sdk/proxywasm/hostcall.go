@@ -539,17 +539,14 @@ func setBuffer(bt types.BufferType, start, size int, data []byte) error {
 }
 
 func getHeaderMap(mt types.MapType) ([][2]string, error) {
-	var r retVals
-	r.supply()
-	st := abi.ProxyGetHeaderMapPairs(uint32(mt), unsafe.Pointer(&r.p), &r.n)
-	if st == abi.StatusOK && r.supplied() {
-		// Decoding copies the keys and values out of valueBuf.
-		return decodePairs(valueBuf[:r.n])
-	}
-	b, err := r.result(st)
-	if err != nil {
+	b, st := abi.HeaderMapPairs(uint32(mt))
+	if err := statusErr(st); err != nil {
 		return nil, err
 	}
+	if b == nil {
+		return nil, types.ErrorStatusNotFound
+	}
+	// Decoding copies the keys and values out of b.
 	return decodePairs(b)
 }
 
@@ -563,7 +560,7 @@ func getMapValue(mt types.MapType, key string) (string, error) {
 	r.supply()
 	st := abi.ProxyGetHeaderMapValue(uint32(mt), strPtr(key), uint32(len(key)), unsafe.Pointer(&r.p), &r.n)
 	if st == abi.StatusOK && r.supplied() {
-		return string(valueBuf[:r.n]), nil
+		return string(abi.ValueBuf[:r.n]), nil
 	}
 	p, n := r.p, r.n
 	b, err := buffer(st, p, n)

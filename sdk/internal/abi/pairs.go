@@ -38,44 +38,61 @@ func SerializePairs(pairs [][2]string) []byte {
 // lengths out of range, missing terminators, trailing bytes) gives ok=false;
 // it never panics.
 func DeserializePairs(b []byte) (pairs [][2]string, ok bool) {
+	if len(b) >= 4 {
+		pairs = make([][2]string, 0, min(uint64(getU32(b)), uint64(len(b)-4)/8))
+	}
+	ok = RangePairs(b, true, func(k, v string) { pairs = append(pairs, [2]string{k, v}) })
+	if !ok {
+		return nil, false
+	}
+	return pairs, true
+}
+
+// RangePairs decodes the pairs format and calls f with each key and value
+// in order. The keys and values are substrings of one string (allocations
+// dominate the cost of decoding in a wasm guest): a copy of b when clone is
+// true, else a view of b, which must then stay unchanged while they are in
+// use. Malformed input (truncated, lengths out of range, missing
+// terminators, trailing bytes) gives false, possibly after some calls of f;
+// it never panics.
+func RangePairs(b []byte, clone bool, f func(key, value string)) bool {
 	if len(b) == 0 {
-		return nil, true
+		return true
 	}
 	if len(b) < 4 {
-		return nil, false
+		return false
 	}
 	n := uint64(getU32(b))
 	if n > uint64(len(b)-4)/8 {
-		return nil, false
+		return false
 	}
 	sizes := b[4 : 4+8*n]
-	// One string holds every key and value (allocations dominate the cost
-	// of decoding in a wasm guest); the pairs are substrings of it.
-	data := string(b[4+8*n:])
-	pairs = make([][2]string, 0, n)
+	var data string
+	if clone {
+		data = string(b[4+8*n:])
+	} else {
+		data = unsafe.String(unsafe.SliceData(b[4+8*n:]), len(b)-int(4+8*n))
+	}
 	off := uint64(0)
 	for i := uint64(0); i < n; i++ {
 		kl := uint64(getU32(sizes[8*i:]))
 		vl := uint64(getU32(sizes[8*i+4:]))
 		if off+kl+1+vl+1 > uint64(len(data)) {
-			return nil, false
+			return false
 		}
 		k := data[off : off+kl]
 		if data[off+kl] != 0 {
-			return nil, false
+			return false
 		}
 		off += kl + 1
 		v := data[off : off+vl]
 		if data[off+vl] != 0 {
-			return nil, false
+			return false
 		}
 		off += vl + 1
-		pairs = append(pairs, [2]string{k, v})
+		f(k, v)
 	}
-	if off != uint64(len(data)) {
-		return nil, false
-	}
-	return pairs, true
+	return off == uint64(len(data))
 }
 
 // SerializePath joins property path segments with NUL, with no trailing NUL.
