@@ -67,9 +67,10 @@ func (ctx *CommonHttpCtx[C]) OnHttpRequestHeaders(numHeaders int, endOfStream bo
 	refreshLogLevel()
 	// One host call for all headers instead of one per header, and one
 	// pass over them.
-	headers, _ := proxywasm.GetHttpRequestHeaders()
 	var r requestHeaders
-	r.read(headers)
+	if b, st := abi.HeaderMapPairs(uint32(types.MapTypeHttpRequestHeaders)); st == abi.StatusOK {
+		r.read(b)
+	}
 	ctx.scheme, ctx.host, ctx.path, ctx.method = r.scheme, r.authority, r.path, r.method
 	if id := r.requestID; id != "" {
 		ctx.xRequestID = id
@@ -111,31 +112,45 @@ type requestHeaders struct {
 	connection, upgrade             string
 }
 
-func (r *requestHeaders) read(headers [][2]string) {
-	for i := len(headers) - 1; i >= 0; i-- { // backwards: the first value wins
-		v := headers[i][1]
-		switch headers[i][0] {
+// read takes the headers from their pairs encoding without building the
+// list of pairs: the values are substrings of one copy of b (none when b is
+// already the module's own allocation).
+func (r *requestHeaders) read(b []byte) {
+	var seen uint16
+	ok := abi.RangePairs(b, abi.InValueBuf(b), func(k, v string) {
+		var bit uint16
+		var dst *string
+		switch k {
 		case ":scheme":
-			r.scheme = v
+			bit, dst = 1<<0, &r.scheme
 		case ":authority":
-			r.authority = v
+			bit, dst = 1<<1, &r.authority
 		case ":path":
-			r.path = v
+			bit, dst = 1<<2, &r.path
 		case ":method":
-			r.method = v
+			bit, dst = 1<<3, &r.method
 		case "x-request-id":
-			r.requestID = v
+			bit, dst = 1<<4, &r.requestID
 		case matcher.ConsumerHeaderKey:
-			r.consumer = v
+			bit, dst = 1<<5, &r.consumer
 		case "content-type":
-			r.contentType = v
+			bit, dst = 1<<6, &r.contentType
 		case "content-encoding":
-			r.contentEncoding = v
+			bit, dst = 1<<7, &r.contentEncoding
 		case "connection":
-			r.connection = v
+			bit, dst = 1<<8, &r.connection
 		case "upgrade":
-			r.upgrade = v
+			bit, dst = 1<<9, &r.upgrade
+		default:
+			return
 		}
+		if seen&bit == 0 { // the first value wins
+			seen |= bit
+			*dst = v
+		}
+	})
+	if !ok {
+		*r = requestHeaders{}
 	}
 }
 
