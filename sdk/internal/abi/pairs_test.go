@@ -107,3 +107,34 @@ func FuzzDeserializePairs(f *testing.F) {
 		}
 	})
 }
+
+func TestRangePairsViewsOrCopies(t *testing.T) {
+	b := SerializePairs([][2]string{{"k1", "v1"}, {"k2", "v2"}})
+	for _, clone := range []bool{false, true} {
+		buf := append([]byte(nil), b...)
+		var got [][2]string
+		if !RangePairs(buf, clone, func(k, v string) { got = append(got, [2]string{k, v}) }) {
+			t.Fatalf("clone=%v: rejected", clone)
+		}
+		for i := range buf {
+			buf[i] = '#'
+		}
+		want := "k1=v1 k2=v2"
+		if clone {
+			if s := got[0][0] + "=" + got[0][1] + " " + got[1][0] + "=" + got[1][1]; s != want {
+				t.Errorf("copy changed with its source: %s", s)
+			}
+		} else if got[0][0] != "##" {
+			t.Errorf("view = %q, want the source's bytes", got[0][0])
+		}
+	}
+	good := SerializePairs([][2]string{{"key", "value"}, {"k2", "v2"}})
+	for i := 1; i < len(good); i++ {
+		if RangePairs(good[:i], false, func(string, string) {}) {
+			t.Errorf("truncated to %d bytes accepted", i)
+		}
+	}
+	if !RangePairs(nil, true, func(string, string) { t.Error("f called for no pairs") }) {
+		t.Error("empty input rejected")
+	}
+}
