@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/wasmgate/wasmgate/sdk/internal/abi"
+	"github.com/wasmgate/wasmgate/sdk/internal/arena"
 	"github.com/wasmgate/wasmgate/sdk/matcher"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
@@ -112,12 +113,18 @@ type requestHeaders struct {
 	connection, upgrade             string
 }
 
+// headerStrings keeps the request-header values the wrapper copies out of
+// the fast-path buffer: one chunk for many requests instead of an
+// allocation per request.
+var headerStrings arena.Strings
+
 // read takes the headers from their pairs encoding without building the
-// list of pairs: the values are substrings of one copy of b (none when b is
-// already the module's own allocation).
+// list of pairs. The values are views of b when b is the module's own
+// allocation, and copies when b is the fast-path buffer, which the next
+// host call overwrites.
 func (r *requestHeaders) read(b []byte) {
 	var seen uint16
-	ok := abi.RangePairs(b, abi.InValueBuf(b), func(k, v string) {
+	ok := abi.RangePairs(b, false, func(k, v string) {
 		var bit uint16
 		var dst *string
 		switch k {
@@ -151,6 +158,13 @@ func (r *requestHeaders) read(b []byte) {
 	})
 	if !ok {
 		*r = requestHeaders{}
+		return
+	}
+	if abi.InValueBuf(b) {
+		for _, f := range [...]*string{&r.scheme, &r.authority, &r.path, &r.method, &r.requestID,
+			&r.consumer, &r.contentType, &r.contentEncoding, &r.connection, &r.upgrade} {
+			*f = headerStrings.Clone(*f)
+		}
 	}
 }
 
@@ -197,11 +211,11 @@ func (ctx *CommonHttpCtx[C]) checkRebuild() {
 // OnHttpRequestBody runs the streaming request-body handler on each chunk, or
 // buffers the body and runs the buffered handler at the end of the stream.
 func (ctx *CommonHttpCtx[C]) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
-	defer ctx.recoverPanic("request body")
 	ctx.executionPhase = DecodeData
 	if ctx.config == nil || !ctx.needRequestBody {
 		return types.ActionContinue
 	}
+	defer ctx.recoverPanic("request body")
 	vm := ctx.plugin.vm
 	if ctx.streamingRequestBody && vm.onStreamingRequestBody != nil {
 		chunk, _ := proxywasm.GetHttpRequestBody(0, bodySize)
@@ -228,12 +242,17 @@ func (ctx *CommonHttpCtx[C]) OnHttpRequestBody(bodySize int, endOfStream bool) t
 
 // OnHttpResponseHeaders runs the response-header handler, or completes a RouteCall.
 func (ctx *CommonHttpCtx[C]) OnHttpResponseHeaders(numHeaders int, endOfStream bool) types.Action {
-	defer ctx.recoverPanic("response headers")
 	ctx.executionPhase = EncodeHeader
 	ctx.hasResponseBody = !endOfStream
 	if ctx.config == nil {
 		return types.ActionContinue
 	}
+	if !ctx.needResponseBody && ctx.responseCallback == nil && ctx.plugin.vm.onResponseHeaders == nil {
+		// Nothing of the plugin's runs: no deferred recovery needed.
+		ctx.binaryResponseUnknown = true
+		return types.ActionContinue
+	}
+	defer ctx.recoverPanic("response headers")
 	if ctx.needResponseBody || ctx.responseCallback != nil {
 		ctx.checkBinaryResponse()
 	} else {
@@ -258,11 +277,11 @@ func (ctx *CommonHttpCtx[C]) OnHttpResponseHeaders(numHeaders int, endOfStream b
 // OnHttpResponseBody runs the streaming or buffered response-body handler, or
 // completes a RouteCall.
 func (ctx *CommonHttpCtx[C]) OnHttpResponseBody(bodySize int, endOfStream bool) types.Action {
-	defer ctx.recoverPanic("response body")
 	ctx.executionPhase = EncodeData
-	if ctx.config == nil {
+	if ctx.config == nil || (ctx.responseCallback == nil && !ctx.needResponseBody) {
 		return types.ActionContinue
 	}
+	defer ctx.recoverPanic("response body")
 	vm := ctx.plugin.vm
 	if cb := ctx.responseCallback; cb != nil {
 		if !endOfStream {
@@ -273,9 +292,6 @@ func (ctx *CommonHttpCtx[C]) OnHttpResponseBody(bodySize int, endOfStream bool) 
 		headers, _ := proxywasm.GetHttpResponseHeaders()
 		ctx.responseCallback = nil
 		cb(statusOf(headers), headers, body)
-		return types.ActionContinue
-	}
-	if !ctx.needResponseBody {
 		return types.ActionContinue
 	}
 	if ctx.streamingResponseBody && vm.onStreamingResponseBody != nil {
@@ -306,14 +322,12 @@ func (ctx *CommonHttpCtx[C]) OnHttpResponseBody(bodySize int, endOfStream bool) 
 
 // OnHttpStreamDone runs the stream-done handler.
 func (ctx *CommonHttpCtx[C]) OnHttpStreamDone() {
-	defer ctx.recoverPanic("stream done")
 	ctx.executionPhase = Done
-	if ctx.config == nil {
+	if ctx.config == nil || ctx.plugin.vm.onStreamDone == nil {
 		return
 	}
-	if h := ctx.plugin.vm.onStreamDone; h != nil {
-		h(ctx, *ctx.config)
-	}
+	defer ctx.recoverPanic("stream done")
+	ctx.plugin.vm.onStreamDone(ctx, *ctx.config)
 }
 
 // requestID is the x-request-id of the stream for log lines: the header,

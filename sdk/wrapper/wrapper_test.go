@@ -262,6 +262,53 @@ func TestPanicInHandlerIsRecovered(t *testing.T) {
 	}
 }
 
+func TestPanicInResponseAndDoneHandlersIsRecovered(t *testing.T) {
+	h, _ := start(t, `{}`, ParseConfig(parseTestConfig),
+		ProcessResponseHeaders(func(HttpContext, testConfig) types.Action { panic("headers boom") }),
+		ProcessResponseBody(func(HttpContext, testConfig, []byte) types.Action { panic("body boom") }),
+		ProcessStreamDone(func(HttpContext, testConfig) { panic("done boom") }))
+	s := h.NewStream()
+	s.RequestHeaders([][2]string{{":authority", "h"}}, true)
+	if a := s.ResponseHeaders([][2]string{{":status", "200"}}, false); a != types.ActionContinue {
+		t.Fatalf("response headers action %d", a)
+	}
+	if a := s.ResponseBody([]byte("x"), true); a != types.ActionContinue {
+		t.Fatalf("response body action %d", a)
+	}
+	s.Done()
+	for _, want := range []string{"recovered from panic in response headers: headers boom",
+		"recovered from panic in response body: body boom", "recovered from panic in stream done: done boom"} {
+		if !h.HasLog(types.LogLevelError, want) {
+			t.Fatalf("no log %q in %v", want, h.Logs)
+		}
+	}
+}
+
+func TestHttpContextsStayDistinctAcrossSlabs(t *testing.T) {
+	var ctxs []HttpContext
+	h, _ := start(t, `{}`, ParseConfig(parseTestConfig),
+		ProcessRequestHeaders(func(ctx HttpContext, c testConfig) types.Action {
+			ctx.SetContext("n", len(ctxs))
+			ctxs = append(ctxs, ctx)
+			return types.HeaderContinue
+		}))
+	for i := 0; i < 3*httpSlabSize+1; i++ {
+		s := h.NewStream()
+		s.RequestHeaders([][2]string{{":authority", "h"}}, true)
+		s.Done()
+	}
+	seen := map[HttpContext]bool{}
+	for i, ctx := range ctxs {
+		if seen[ctx] {
+			t.Fatalf("stream %d got a context already handed out", i)
+		}
+		seen[ctx] = true
+		if n := ctx.GetContext("n"); n != i {
+			t.Fatalf("stream %d's context holds %v", i, n)
+		}
+	}
+}
+
 func TestHttpCallDeliversHeadersAndResumes(t *testing.T) {
 	var status int
 	var token string
