@@ -335,7 +335,8 @@ func hSetProperty(v *vm, _ context.Context, m api.Module, s []uint64) types.Stat
 		return types.StatusInvalidMemoryAccess
 	}
 	key := string(raw)
-	val, ok := readCopy(m, uint32(s[2]), uint32(s[3]))
+	// A view of the module's memory: setProperty copies what it keeps.
+	val, ok := read(m, uint32(s[2]), uint32(s[3]))
 	if !ok {
 		return types.StatusInvalidMemoryAccess
 	}
@@ -644,23 +645,41 @@ func hGetHeaderPairs(v *vm, ctx context.Context, m api.Module, s []uint64) types
 	return v.writeOut(ctx, m, buf, uint32(s[1]), uint32(s[2]))
 }
 
+// encodeHeaderMap writes h in the pairs encoding. Maps up to
+// maxScratch bytes go into the VM's scratch buffer, valid until the next
+// encoding: the result is copied into the module right away.
 func encodeHeaderMap(v *vm, h *HeaderMap) []byte {
 	size := 4
 	for _, f := range h.Fields {
 		size += 8 + len(f.Key) + len(f.Value) + 2
 	}
-	b := make([]byte, size)
+	var b []byte
+	switch {
+	case size > maxScratch:
+		b = make([]byte, size)
+	case cap(v.scratch) < size:
+		v.scratch = make([]byte, max(size, 1024))
+		fallthrough
+	default:
+		b = v.scratch[:size]
+	}
 	binary.LittleEndian.PutUint32(b, uint32(len(h.Fields)))
 	hp, dp := 4, 4+8*len(h.Fields)
 	for _, f := range h.Fields {
 		binary.LittleEndian.PutUint32(b[hp:], uint32(len(f.Key)))
 		binary.LittleEndian.PutUint32(b[hp+4:], uint32(len(f.Value)))
 		hp += 8
-		dp += copy(b[dp:], f.Key) + 1
-		dp += copy(b[dp:], f.Value) + 1
+		dp += copy(b[dp:], f.Key)
+		b[dp] = 0
+		dp += 1 + copy(b[dp+1:], f.Value)
+		b[dp] = 0
+		dp++
 	}
 	return b
 }
+
+// maxScratch bounds the VM's scratch buffer.
+const maxScratch = 64 << 10
 
 func hSetHeaderPairs(v *vm, _ context.Context, m api.Module, s []uint64) types.Status {
 	h, st0, st := v.headerMap(uint32(s[0]), true)

@@ -269,6 +269,7 @@ func encodeProperty(val any) ([]byte, types.Status) {
 // setProperty stores a value the plugin set in the request's filter state
 // (Envoy: the mutable object "wasm.<path>", readable by later filters and
 // the access log) and applies the Higress control properties.
+// val may be a view of the module's memory; what is kept is a copy.
 func (v *vm) setProperty(key string, val []byte) types.Status {
 	s := v.target()
 	handled := false

@@ -76,6 +76,8 @@ type vm struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	log    *slog.Logger
+	// scratch holds a header map encoded for the module (encodeHeaderMap).
+	scratch []byte
 
 	f         exports
 	alloc     api.Function
