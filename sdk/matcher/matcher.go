@@ -509,16 +509,45 @@ func (m RuleMatcher[C]) MatchWithConsumer(host, routeName, clusterName, consumer
 		consumer: consumer, consumerKnown: true})
 }
 
+// MatchInto is Match that copies the configuration into dst instead of
+// a new copy: it reports whether one applies, and leaves dst unchanged
+// when none does.
+func (m *RuleMatcher[C]) MatchInto(dst *C, host, routeName, clusterName string) bool {
+	return copyTo(dst, m.lookup(&request{host: host, route: routeName, cluster: clusterName}))
+}
+
+// MatchWithConsumerInto is MatchWithConsumer that copies the configuration
+// into dst, as MatchInto.
+func (m *RuleMatcher[C]) MatchWithConsumerInto(dst *C, host, routeName, clusterName, consumer string) bool {
+	return copyTo(dst, m.lookup(&request{host: host, route: routeName, cluster: clusterName,
+		consumer: consumer, consumerKnown: true}))
+}
+
+func copyTo[C any](dst, c *C) bool {
+	if c == nil {
+		return false
+	}
+	*dst = *c
+	return true
+}
+
 func (m RuleMatcher[C]) match(r request) *C {
+	if c := m.lookup(&r); c != nil {
+		cp := *c
+		return &cp
+	}
+	return nil
+}
+
+// lookup returns the matching configuration itself (not a copy), or nil.
+func (m *RuleMatcher[C]) lookup(r *request) *C {
 	for i := range m.ruleConfig {
-		if m.ruleConfig[i].conditions.matches(&r) {
-			c := m.ruleConfig[i].config
-			return &c
+		if m.ruleConfig[i].conditions.matches(r) {
+			return &m.ruleConfig[i].config
 		}
 	}
 	if m.hasGlobalConfig {
-		c := m.globalConfig
-		return &c
+		return &m.globalConfig
 	}
 	return nil
 }

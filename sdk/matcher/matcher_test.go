@@ -61,6 +61,11 @@ func expectMatches(t *testing.T, m RuleMatcher[testConfig], cases map[req]string
 		if got := name(m.Match(r.host, r.route, r.cluster)); got != want {
 			t.Errorf("Match(%q, %q, %q) = %s, want %s", r.host, r.route, r.cluster, got, want)
 		}
+		dst := testConfig{Name: "<nil>"}
+		m.MatchInto(&dst, r.host, r.route, r.cluster)
+		if dst.Name != want {
+			t.Errorf("MatchInto(%q, %q, %q) = %s, want %s", r.host, r.route, r.cluster, dst.Name, want)
+		}
 	}
 }
 
@@ -583,5 +588,25 @@ func BenchmarkMatch(b *testing.B) {
 		if m.Match("a.com:80", "x", "outbound|8080||foo.default.svc.cluster.local") == nil {
 			b.Fatal("nil")
 		}
+	}
+}
+
+func TestMatchIntoCopies(t *testing.T) {
+	m := mustParse(t, `{"name":"global","_rules_":[{"_match_domain_":["a.example"],"name":"rule"}]}`)
+	var dst testConfig
+	if !m.MatchWithConsumerInto(&dst, "a.example", "", "", "") || dst.Name != "rule" {
+		t.Fatalf("rule match: %v %+v", m.MatchWithConsumerInto(&dst, "a.example", "", "", ""), dst)
+	}
+	dst.Name = "changed"
+	if got := name(m.Match("a.example", "", "")); got != "rule" {
+		t.Fatalf("changing the copy changed the matcher: %s", got)
+	}
+	var none RuleMatcher[testConfig]
+	dst = testConfig{Name: "kept"}
+	if none.MatchInto(&dst, "a.example", "", "") || dst.Name != "kept" {
+		t.Fatalf("no match must leave dst alone: %+v", dst)
+	}
+	if n := testing.AllocsPerRun(100, func() { m.MatchInto(&dst, "b.example", "", "") }); n != 0 {
+		t.Fatalf("MatchInto allocates %.1f times", n)
 	}
 }

@@ -21,7 +21,11 @@ type CommonHttpCtx[C any] struct {
 	types.DefaultHttpContext
 	plugin    *CommonPluginCtx[C]
 	contextID uint32
-	config    *C
+	// config is the configuration that applies to the request (nil when
+	// the plugin is off for it): &matched, the request's own copy, as the
+	// copy Higress's matcher returns for every request.
+	config  *C
+	matched C
 
 	needRequestBody        bool
 	needResponseBody       bool
@@ -177,7 +181,10 @@ func (ctx *CommonHttpCtx[C]) matchConfig(host, consumer string) (*C, error) {
 	}
 	if ctx.plugin.Rules() == 0 {
 		// Only a global configuration: no route or cluster to read.
-		return ctx.plugin.Match(host, "", ""), nil
+		if !ctx.plugin.MatchInto(&ctx.matched, host, "", "") {
+			return nil, nil
+		}
+		return &ctx.matched, nil
 	}
 	route, err := proxywasm.GetProperty([]string{"route_name"})
 	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
@@ -187,7 +194,10 @@ func (ctx *CommonHttpCtx[C]) matchConfig(host, consumer string) (*C, error) {
 	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
 		return nil, err
 	}
-	return ctx.plugin.MatchWithConsumer(host, string(route), string(cluster), consumer), nil
+	if !ctx.plugin.MatchWithConsumerInto(&ctx.matched, host, string(route), string(cluster), consumer) {
+		return nil, nil
+	}
+	return &ctx.matched, nil
 }
 
 func (ctx *CommonHttpCtx[C]) checkRebuild() {
