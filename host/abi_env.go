@@ -654,13 +654,12 @@ func encodeHeaderMap(v *vm, h *HeaderMap) []byte {
 		size += 8 + len(f.Key) + len(f.Value) + 2
 	}
 	var b []byte
-	switch {
-	case size > maxScratch:
+	if size > maxScratch {
 		b = make([]byte, size)
-	case cap(v.scratch) < size:
-		v.scratch = make([]byte, max(size, 1024))
-		fallthrough
-	default:
+	} else {
+		if cap(v.scratch) < size {
+			v.scratch = make([]byte, max(size, 1024))
+		}
 		b = v.scratch[:size]
 	}
 	binary.LittleEndian.PutUint32(b, uint32(len(h.Fields)))

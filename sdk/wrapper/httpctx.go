@@ -84,15 +84,15 @@ func (ctx *CommonHttpCtx[C]) OnHttpRequestHeaders(numHeaders int, endOfStream bo
 		_ = proxywasm.SetProperty([]string{"x_request_id"}, unsafe.Slice(unsafe.StringData(id), len(id)))
 	}
 	ctx.checkRebuild()
-	config, err := ctx.matchConfig(r.authority, r.consumer)
+	matched, err := ctx.matchConfig(r.authority, r.consumer)
 	if err != nil {
 		ctx.plugin.vm.log.Error("get match config failed: " + err.Error())
 		return types.ActionContinue
 	}
-	if config == nil {
+	if !matched {
 		return types.ActionContinue
 	}
-	ctx.config = config
+	ctx.config = &ctx.matched
 	if isBinaryContentType(r.contentType) || r.contentEncoding != "" {
 		ctx.isBinaryRequestBody = true
 		ctx.needRequestBody = false
@@ -103,7 +103,7 @@ func (ctx *CommonHttpCtx[C]) OnHttpRequestHeaders(numHeaders int, endOfStream bo
 		ctx.needResponseBody = false
 	}
 	if h := ctx.plugin.vm.onRequestHeaders; h != nil {
-		return h(ctx, *config)
+		return h(ctx, *ctx.config)
 	}
 	return types.ActionContinue
 }
@@ -174,30 +174,26 @@ func (r *requestHeaders) read(b []byte) {
 
 var errNoAuthority = errors.New("the request has no :authority header")
 
-// matchConfig is matcher.GetMatchConfig with the headers already read.
-func (ctx *CommonHttpCtx[C]) matchConfig(host, consumer string) (*C, error) {
+// matchConfig is matcher.GetMatchConfig with the headers already read: it
+// copies the configuration that applies into ctx.matched and reports
+// whether one does.
+func (ctx *CommonHttpCtx[C]) matchConfig(host, consumer string) (bool, error) {
 	if host == "" {
-		return nil, errNoAuthority
+		return false, errNoAuthority
 	}
 	if ctx.plugin.Rules() == 0 {
 		// Only a global configuration: no route or cluster to read.
-		if !ctx.plugin.MatchInto(&ctx.matched, host, "", "") {
-			return nil, nil
-		}
-		return &ctx.matched, nil
+		return ctx.plugin.MatchInto(&ctx.matched, host, "", ""), nil
 	}
 	route, err := proxywasm.GetProperty([]string{"route_name"})
 	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
-		return nil, err
+		return false, err
 	}
 	cluster, err := proxywasm.GetProperty([]string{"cluster_name"})
 	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
-		return nil, err
+		return false, err
 	}
-	if !ctx.plugin.MatchWithConsumerInto(&ctx.matched, host, string(route), string(cluster), consumer) {
-		return nil, nil
-	}
-	return &ctx.matched, nil
+	return ctx.plugin.MatchWithConsumerInto(&ctx.matched, host, string(route), string(cluster), consumer), nil
 }
 
 func (ctx *CommonHttpCtx[C]) checkRebuild() {
