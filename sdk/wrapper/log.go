@@ -26,22 +26,36 @@ const (
 
 // DefaultLog is the logger SetCtx installs. Every line reads
 // "[plugin-name] [plugin-id] [request-id] message". Lines below the host's
-// log level are dropped without a host call: the level is read once per
-// request, tick and configuration instead of once per line.
+// log level are dropped without a host call: the level is read at most once
+// per request, tick and configuration (by its first log line) instead of
+// once per line, and not at all by those that log nothing.
 type DefaultLog struct {
 	pluginName string
 	pluginID   string
 }
 
-var hostLogLevel = types.LogLevelTrace
+var (
+	hostLogLevel = types.LogLevelTrace
+	// logLevelStale: hostLogLevel must be read again before the next line.
+	logLevelStale = true
+)
 
-// refreshLogLevel reads the host's current plugin log level.
-func refreshLogLevel() {
-	if lvl, err := proxywasm.GetLogLevel(); err == nil {
-		hostLogLevel = lvl
-	} else {
-		hostLogLevel = types.LogLevelTrace
+// refreshLogLevel marks the host's log level to be read again: a request,
+// tick or configuration starts, and the level may have changed since.
+func refreshLogLevel() { logLevelStale = true }
+
+// logLevel returns the host's current plugin log level, read once after
+// each refreshLogLevel.
+func logLevel() types.LogLevel {
+	if logLevelStale {
+		logLevelStale = false
+		if lvl, err := proxywasm.GetLogLevel(); err == nil {
+			hostLogLevel = lvl
+		} else {
+			hostLogLevel = types.LogLevelTrace
+		}
 	}
+	return hostLogLevel
 }
 
 // requestIDer is the HTTP context of a plugin registered with SetCtx.
@@ -59,14 +73,14 @@ func activeRequestID() string {
 }
 
 func (l *DefaultLog) emit(level types.LogLevel, msg string) {
-	if level < hostLogLevel {
+	if level < logLevel() {
 		return
 	}
 	proxywasm.Log(level, "["+l.pluginName+"] ["+l.pluginID+"] ["+activeRequestID()+"] "+msg)
 }
 
 func (l *DefaultLog) emitf(level types.LogLevel, format string, args []interface{}) {
-	if level < hostLogLevel {
+	if level < logLevel() {
 		return
 	}
 	l.emit(level, fmtx.Sprintf(format, args...))

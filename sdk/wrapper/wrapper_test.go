@@ -166,6 +166,39 @@ func TestLogLevelFiltersWithoutHostCalls(t *testing.T) {
 	}
 }
 
+func TestLogLevelReadOnlyByRequestsThatLog(t *testing.T) {
+	h, _ := start(t, `{}`, ParseConfig(parseTestConfig),
+		ProcessRequestHeaders(func(ctx HttpContext, c testConfig) types.Action {
+			if ctx.Path() == "/log" {
+				log.Debug("first line")
+				log.Warn("second line")
+			}
+			return types.HeaderContinue
+		}))
+	h.LogLevel = types.LogLevelWarn
+	before := h.LogLevelReads
+	s := h.NewStream()
+	s.RequestHeaders([][2]string{{":authority", "h"}, {":path", "/quiet"}}, true)
+	s.ResponseHeaders([][2]string{{":status", "200"}}, true)
+	s.Done()
+	if n := h.LogLevelReads - before; n != 0 {
+		t.Fatalf("a request that logs nothing read the log level %d times", n)
+	}
+	h.NewStream().RequestHeaders([][2]string{{":authority", "h"}, {":path", "/log"}}, true)
+	if n := h.LogLevelReads - before; n != 1 {
+		t.Fatalf("a request with two log lines read the log level %d times, want 1", n)
+	}
+	if h.HasLog(types.LogLevelDebug, "first line") || !h.HasLog(types.LogLevelWarn, "second line") {
+		t.Fatalf("logs: %v", h.Logs)
+	}
+	// A level changed between requests applies to the next request.
+	h.LogLevel = types.LogLevelDebug
+	h.NewStream().RequestHeaders([][2]string{{":authority", "h"}, {":path", "/log"}}, true)
+	if !h.HasLog(types.LogLevelDebug, "first line") {
+		t.Fatalf("the new log level was not read: %v", h.Logs)
+	}
+}
+
 func TestEmptyConfigTypeNeedsNoParser(t *testing.T) {
 	vmstate.Reset()
 	h := fakehost.New()

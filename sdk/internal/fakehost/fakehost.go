@@ -66,6 +66,8 @@ type Host struct {
 	ForeignCalls   []string
 	GrpcCalls      []GrpcCallout
 	UnknownCluster map[string]bool
+	// LogLevelReads counts proxy_get_log_level calls.
+	LogLevelReads int
 
 	nextGrpcCall, nextGrpcStream uint32
 	statusCode                   uint32
@@ -227,7 +229,10 @@ func (h *Host) Log(level uint32, msg string) abi.Status {
 	return abi.StatusOK
 }
 
-func (h *Host) GetLogLevel() (uint32, abi.Status) { return uint32(h.LogLevel), abi.StatusOK }
+func (h *Host) GetLogLevel() (uint32, abi.Status) {
+	h.LogLevelReads++
+	return uint32(h.LogLevel), abi.StatusOK
+}
 
 func (h *Host) SetTickPeriodMilliseconds(p uint32) abi.Status {
 	h.TickPeriod = p
