@@ -255,7 +255,7 @@ func (v *vm) target() *Stream {
 	if id == 0 || v.root(id) != nil {
 		return nil
 	}
-	return v.streams[id]
+	return v.streams.get(id)
 }
 
 // Logging, time, status.
@@ -997,7 +997,7 @@ func hGetMetric(v *vm, _ context.Context, m api.Module, s []uint64) types.Status
 func hSetEffectiveContext(v *vm, _ context.Context, _ api.Module, s []uint64) types.Status {
 	id := uint32(s[0])
 	if v.root(id) == nil {
-		if _, ok := v.streams[id]; !ok {
+		if v.streams.get(id) == nil {
 			return types.StatusBadArgument
 		}
 	}

@@ -299,6 +299,10 @@ type Module struct {
 	abi           ABIVersion
 	imports       []Import
 	exports       map[string]api.FunctionDefinition
+	// results says, per callback with an export of its own, whether that
+	// export returns a value: known once here instead of asked of the
+	// runtime on every call.
+	results [cbGRPC]resultKind
 	// startMem sizes the linear memory of new VMs (host/linmem.go).
 	startMem startSize
 }
@@ -478,6 +482,7 @@ func (e *Engine) compile(ctx context.Context, wasm []byte, h [32]byte) (*Module,
 		}
 	}
 	m := &Module{engine: e, rt: rt, compiled: cm, hash: h, size: len(wasm), exports: cm.ExportedFunctions(), interruptible: interruptible}
+	m.noteResults()
 	for name := range m.exports {
 		if !strings.HasPrefix(name, abiMarkerPrefix) {
 			continue

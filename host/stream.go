@@ -649,6 +649,7 @@ func (s *Stream) invoke(dir Direction, kind cbKind, f api.Function, n int) (uint
 	if o != nil {
 		oc = s.observeCallback(o, dir, kind, n == 3 && v.stack[2] != 0)
 	}
+	v.streams.use(s)
 	raw, err := v.callTop(kind, s.id, f, n, v.e.cfg.CallTimeout)
 	if o != nil {
 		s.observeEnd(o, oc, kind, raw, err)
@@ -824,7 +825,7 @@ func (s *Stream) ensureCreated() bool {
 	v.nextID++
 	s.id = v.nextID
 	s.created = true
-	v.streams[s.id] = s
+	v.streams.add(s)
 	if f := v.f.onContextCreate; f != nil {
 		v.stack[0], v.stack[1] = uint64(s.id), uint64(rc.id)
 		if _, err := v.callTop(cbContextCreate, s.id, f, 2, v.e.cfg.CallTimeout); err != nil {
@@ -860,6 +861,7 @@ func (s *Stream) Done() {
 				continue
 			}
 			v.stack[0] = uint64(s.id)
+			v.streams.use(s)
 			var oc *CallbackInfo
 			o := s.opts.Observer
 			if o != nil && step.kind == cbLog { // on_done and on_delete say nothing about the request
@@ -879,7 +881,7 @@ func (s *Stream) Done() {
 		}
 	}
 	if s.created {
-		delete(v.streams, s.id)
+		v.streams.remove(s)
 	}
 	healthy = healthy && !v.failed.Load()
 	v.unlock()

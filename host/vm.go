@@ -87,7 +87,7 @@ type vm struct {
 	closed    bool
 	closing   bool // shutting down; closes once no root waits for proxy_done
 	nextID    uint32
-	streams   map[uint32]*Stream
+	streams   streamIndex
 	nextToken uint32
 	calls     map[uint32]*pendingCall
 	grpc      grpcState
@@ -168,7 +168,7 @@ func newVM(ctx context.Context, g *vmGroup, seq uint64, members []*Plugin) (*vm,
 		p:         members[0],
 		e:         e,
 		seq:       seq,
-		streams:   map[uint32]*Stream{},
+		streams:   streamIndex{m: map[uint32]*Stream{}},
 		calls:     map[uint32]*pendingCall{},
 		log:       g.log.With("vm", seq),
 		nextToken: 0,
@@ -327,8 +327,46 @@ func (v *vm) bind(id uint32) {
 		v.p, v.rc = rc.p, rc
 		return
 	}
-	if s := v.streams[id]; s != nil {
+	if s := v.streams.get(id); s != nil {
 		v.p, v.rc = s.p, v.rootOf(s.p)
+	}
+}
+
+// streamIndex holds the streams pinned to a VM by context id. A callback's
+// stream is looked up again by each host call it makes; the last one found
+// is kept at hand for them.
+type streamIndex struct {
+	m    map[uint32]*Stream
+	last *Stream
+}
+
+// get returns the stream with context id, or nil.
+func (x *streamIndex) get(id uint32) *Stream {
+	if s := x.last; s != nil && s.id == id {
+		return s
+	}
+	s := x.m[id]
+	if s != nil {
+		x.last = s
+	}
+	return s
+}
+
+// use makes s, which is indexed, the stream kept at hand: its callback is
+// about to run.
+func (x *streamIndex) use(s *Stream) { x.last = s }
+
+// add indexes s by its context id.
+func (x *streamIndex) add(s *Stream) {
+	x.m[s.id] = s
+	x.last = s
+}
+
+// remove forgets s.
+func (x *streamIndex) remove(s *Stream) {
+	delete(x.m, s.id)
+	if x.last == s {
+		x.last = nil
 	}
 }
 
@@ -483,7 +521,7 @@ func (v *vm) callTop(kind cbKind, id uint32, f api.Function, n int, timeout time
 		return 0, err
 	}
 	r := v.stack[0]
-	if len(f.Definition().ResultTypes()) == 0 {
+	if !v.g.mod.returnsValue(kind, f) {
 		r = 0
 	}
 	mem := v.memoryBytes()
@@ -495,6 +533,43 @@ func (v *vm) callTop(kind cbKind, id uint32, f api.Function, n int, timeout time
 	}
 	v.g.checkMemory(v, mem)
 	return r, nil
+}
+
+// resultKind records whether a callback's export returns a value.
+type resultKind uint8
+
+const (
+	resultUnknown resultKind = iota // not one export per callback: ask the runtime
+	resultNone
+	resultValue
+)
+
+// noteResults fills m.results from the module's exports. _start and the
+// gRPC callbacks are left unknown: more than one export runs as each.
+func (m *Module) noteResults() {
+	for k := cbContextCreate; k < cbGRPC; k++ {
+		d, ok := m.exports[k.String()]
+		if !ok {
+			continue
+		}
+		m.results[k] = resultNone
+		if len(d.ResultTypes()) > 0 {
+			m.results[k] = resultValue
+		}
+	}
+}
+
+// returnsValue reports whether f, running as kind, returns a value.
+func (m *Module) returnsValue(kind cbKind, f api.Function) bool {
+	if int(kind) < len(m.results) {
+		switch m.results[kind] {
+		case resultNone:
+			return false
+		case resultValue:
+			return true
+		}
+	}
+	return len(f.Definition().ResultTypes()) > 0
 }
 
 // DeadlineError is the error of a call stopped by a CPU deadline: the
@@ -577,7 +652,7 @@ func (v *vm) fail(fn string, failedID uint32, p *Plugin, err error) {
 	}
 	// Streams paused on this VM hear about it after the current call; the
 	// stream whose own call failed gets the policy as its result.
-	for _, s := range v.streams {
+	for _, s := range v.streams.m {
 		if s.id != failedID {
 			s.onVMFailedLocked()
 		}
