@@ -73,9 +73,7 @@ func (ctx *CommonHttpCtx[C]) OnHttpRequestHeaders(numHeaders int, endOfStream bo
 	// One host call for all headers instead of one per header, and one
 	// pass over them.
 	var r requestHeaders
-	if b, st := abi.HeaderMapPairs(uint32(types.MapTypeHttpRequestHeaders)); st == abi.StatusOK {
-		r.read(b)
-	}
+	r.load()
 	ctx.scheme, ctx.host, ctx.path, ctx.method = r.scheme, r.authority, r.path, r.method
 	if id := r.requestID; id != "" {
 		ctx.xRequestID = id
@@ -117,15 +115,33 @@ type requestHeaders struct {
 	connection, upgrade             string
 }
 
-// headerStrings keeps the request-header values the wrapper copies out of
-// the fast-path buffer: one chunk for many requests instead of an
-// allocation per request.
-var headerStrings arena.Strings
+// headerChunks holds the request headers the host writes through the fast
+// path: one chunk for many requests instead of an allocation (or a copy out
+// of the fast-path buffer) per request.
+var headerChunks arena.Chunks
+
+// headersRoom is the room offered to the host for a request's headers;
+// larger header maps go through the ABI's allocation.
+const headersRoom = 2 << 10
+
+// load reads the request headers with one host call. Their bytes stay
+// where the host wrote them (a chunk of headerChunks, or the module's own
+// allocation without the fast path), and the values are views of them.
+func (r *requestHeaders) load() {
+	room := headerChunks.Free(headersRoom)
+	b, st := abi.HeaderMapPairsInto(uint32(types.MapTypeHttpRequestHeaders), room)
+	if st != abi.StatusOK {
+		return
+	}
+	if len(b) > 0 && cap(room) > 0 && unsafe.SliceData(b) == unsafe.SliceData(room) {
+		headerChunks.Take(len(b))
+	}
+	r.read(b)
+}
 
 // read takes the headers from their pairs encoding without building the
-// list of pairs. The values are views of b when b is the module's own
-// allocation, and copies when b is the fast-path buffer, which the next
-// host call overwrites.
+// list of pairs; the values are views of b, which must not change while
+// they are in use.
 func (r *requestHeaders) read(b []byte) {
 	var seen uint16
 	ok := abi.RangePairs(b, false, func(k, v string) {
@@ -162,13 +178,6 @@ func (r *requestHeaders) read(b []byte) {
 	})
 	if !ok {
 		*r = requestHeaders{}
-		return
-	}
-	if abi.InValueBuf(b) {
-		for _, f := range [...]*string{&r.scheme, &r.authority, &r.path, &r.method, &r.requestID,
-			&r.consumer, &r.contentType, &r.contentEncoding, &r.connection, &r.upgrade} {
-			*f = headerStrings.Clone(*f)
-		}
 	}
 }
 

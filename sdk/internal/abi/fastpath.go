@@ -25,10 +25,19 @@ func InValueBuf(b []byte) bool { return len(b) > 0 && &b[0] == &ValueBuf[0] }
 // the module that nothing else references. A status other than StatusOK
 // gives no bytes; an OK status with no buffer gives nil.
 func HeaderMapPairs(mapType uint32) ([]byte, Status) {
+	return HeaderMapPairsInto(mapType, ValueBuf[:])
+}
+
+// HeaderMapPairsInto is HeaderMapPairs with buf, not ValueBuf, offered to
+// the host for the result: with the fast path on, a result that fits is
+// written at the start of buf (and the result's first byte is buf's);
+// otherwise the result is a fresh allocation of the module.
+func HeaderMapPairsInto(mapType uint32, buf []byte) ([]byte, Status) {
 	var p *byte
 	var n uint32
-	if FastPath {
-		p, n = &ValueBuf[0], uint32(len(ValueBuf))
+	if FastPath && cap(buf) > 0 {
+		buf = buf[:cap(buf)]
+		p, n = &buf[0], uint32(len(buf))
 	}
 	st := ProxyGetHeaderMapPairs(mapType, unsafe.Pointer(&p), &n)
 	if st != StatusOK || p == nil {

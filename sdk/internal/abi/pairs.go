@@ -66,33 +66,31 @@ func RangePairs(b []byte, clone bool, f func(key, value string)) bool {
 	if n > uint64(len(b)-4)/8 {
 		return false
 	}
-	sizes := b[4 : 4+8*n]
+	hdr := 4 + 8*n
 	var data string
 	if clone {
-		data = string(b[4+8*n:])
+		data = string(b[hdr:])
 	} else {
-		data = unsafe.String(unsafe.SliceData(b[4+8*n:]), len(b)-int(4+8*n))
+		data = unsafe.String(unsafe.SliceData(b[hdr:]), len(b)-int(hdr))
 	}
+	// The sizes are read in place and the terminators checked through
+	// one pointer: in a wasm guest every slice expression and bounds check
+	// is several instructions, and this loop runs for every header.
+	sizes := unsafe.Pointer(unsafe.SliceData(b))
+	base := unsafe.Pointer(unsafe.StringData(data))
+	end := uint64(len(data))
 	off := uint64(0)
 	for i := uint64(0); i < n; i++ {
-		kl := uint64(getU32(sizes[8*i:]))
-		vl := uint64(getU32(sizes[8*i+4:]))
-		if off+kl+1+vl+1 > uint64(len(data)) {
+		kl := uint64(loadU32(unsafe.Add(sizes, 4+8*i)))
+		vl := uint64(loadU32(unsafe.Add(sizes, 8+8*i)))
+		next := off + kl + 1 + vl + 1
+		if next > end || *(*byte)(unsafe.Add(base, off+kl)) != 0 || *(*byte)(unsafe.Add(base, next-1)) != 0 {
 			return false
 		}
-		k := data[off : off+kl]
-		if data[off+kl] != 0 {
-			return false
-		}
-		off += kl + 1
-		v := data[off : off+vl]
-		if data[off+vl] != 0 {
-			return false
-		}
-		off += vl + 1
-		f(k, v)
+		f(data[off:off+kl], data[off+kl+1:next-1])
+		off = next
 	}
-	return off == uint64(len(data))
+	return off == end
 }
 
 // SerializePath joins property path segments with NUL, with no trailing NUL.

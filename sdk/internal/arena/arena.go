@@ -1,44 +1,37 @@
-// Package arena keeps copies of short strings in shared chunks, so that a
-// wasm guest does not pay an allocation (and its share of garbage
-// collection) for every value it keeps from a host call.
+// Package arena keeps bytes the host writes into a wasm guest, such as a
+// request's headers, in shared chunks, so that the guest does not pay an
+// allocation (and its share of garbage collection) or a copy for every
+// value it keeps from a host call.
 //
-// A chunk is written only forward and never reused: a string handed out
-// stays valid and unchanged for as long as it is referenced. The price is
-// that a string still referenced keeps its whole chunk alive.
+// A chunk is written only forward and never reused: bytes taken stay valid
+// and unchanged for as long as they are referenced. The price is that a
+// value still referenced keeps its whole chunk alive.
 package arena
 
-import (
-	"strings"
-	"unsafe"
-)
+// chunkSize is the size of one chunk.
+const chunkSize = 8 << 10
 
-const (
-	// chunkSize is the size of one chunk.
-	chunkSize = 8 << 10
-	// maxShared is the longest string stored in a chunk; longer ones get
-	// an allocation of their own.
-	maxShared = 512
-)
-
-// Strings hands out copies of strings. The zero value is ready to use. It
-// is not safe for concurrent use (a wasm guest is single-threaded).
-type Strings struct {
+// Chunks hands out room in shared chunks. The zero value is ready to use.
+// It is not safe for concurrent use (a wasm guest is single-threaded).
+type Chunks struct {
 	chunk []byte
 }
 
-// Clone returns a copy of s that does not share memory with s.
-func (a *Strings) Clone(s string) string {
-	n := len(s)
-	if n == 0 {
-		return ""
-	}
-	if n > maxShared {
-		return strings.Clone(s)
+// Free returns the unused rest of the current chunk, empty with a capacity
+// of at least n (starting a new chunk when less is left), for bytes written
+// in place; Take then keeps them. It returns nil when n is more than a
+// chunk holds.
+func (a *Chunks) Free(n int) []byte {
+	if n > chunkSize {
+		return nil
 	}
 	if n > cap(a.chunk)-len(a.chunk) {
 		a.chunk = make([]byte, 0, chunkSize)
 	}
-	start := len(a.chunk)
-	a.chunk = append(a.chunk, s...)
-	return unsafe.String(&a.chunk[start], n)
+	return a.chunk[len(a.chunk):len(a.chunk)]
 }
+
+// Take keeps the first n bytes of what Free last returned, written since:
+// values that view them stay valid and unchanged. n must not be more than
+// Free's capacity.
+func (a *Chunks) Take(n int) { a.chunk = a.chunk[:len(a.chunk)+n] }

@@ -1,61 +1,60 @@
 package arena
 
 import (
-	"strings"
+	"bytes"
 	"testing"
-	"unsafe"
 )
 
-func TestCloneCopies(t *testing.T) {
-	var a Strings
-	src := []byte("authority.example")
-	got := a.Clone(unsafe.String(&src[0], len(src)))
-	for i := range src {
-		src[i] = 'x'
-	}
-	if got != "authority.example" {
-		t.Fatalf("the clone changed with its source: %q", got)
-	}
-}
-
-func TestClonesStayValidAcrossChunks(t *testing.T) {
-	var a Strings
-	var kept []string
+func TestTakenBytesStayValidAcrossChunks(t *testing.T) {
+	var a Chunks
+	var kept [][]byte
 	// Enough values to fill several chunks, each with its own content.
 	for i := 0; i < 3*chunkSize/10; i++ {
-		s := strings.Repeat(string(rune('a'+i%26)), 1+i%9)
-		kept = append(kept, a.Clone(s))
+		room := a.Free(16)
+		if cap(room) < 16 || len(room) != 0 {
+			t.Fatalf("Free(16) gave len %d cap %d", len(room), cap(room))
+		}
+		v := room[:1+i%9]
+		for j := range v {
+			v[j] = byte('a' + i%26)
+		}
+		a.Take(len(v))
+		kept = append(kept, v)
 	}
-	for i, s := range kept {
-		want := strings.Repeat(string(rune('a'+i%26)), 1+i%9)
-		if s != want {
-			t.Fatalf("value %d is %q, want %q", i, s, want)
+	for i, v := range kept {
+		if want := bytes.Repeat([]byte{byte('a' + i%26)}, 1+i%9); !bytes.Equal(v, want) {
+			t.Fatalf("value %d is %q, want %q", i, v, want)
 		}
 	}
 }
 
-func TestLongAndEmptyStrings(t *testing.T) {
-	var a Strings
-	if a.Clone("") != "" {
-		t.Fatal("empty string")
+func TestFreeWithoutTakeOffersTheSameRoom(t *testing.T) {
+	var a Chunks
+	r1 := a.Free(100)
+	r2 := a.Free(100)
+	if &r1[:1][0] != &r2[:1][0] {
+		t.Fatal("room not taken was not offered again")
 	}
-	long := strings.Repeat("p", maxShared+1)
-	c := a.Clone(long)
-	if c != long || unsafe.StringData(c) == unsafe.StringData(long) {
-		t.Fatal("a long string must be copied into its own allocation")
-	}
-	if len(a.chunk) != 0 {
-		t.Fatalf("a long string went into the chunk (%d bytes used)", len(a.chunk))
+	a.Take(10)
+	if r3 := a.Free(100); &r3[:1][0] == &r1[:1][0] {
+		t.Fatal("room taken was offered again")
 	}
 }
 
-func TestCloneAllocatesOncePerChunk(t *testing.T) {
-	var a Strings
-	a.Clone("warm")
-	allocs := testing.AllocsPerRun(1000, func() { a.Clone("0123456789") })
-	// 1000 clones of 10 bytes fill about one chunk: far fewer than one
-	// allocation per clone.
+func TestFreeLargerThanAChunk(t *testing.T) {
+	var a Chunks
+	if a.Free(chunkSize+1) != nil {
+		t.Fatal("room larger than a chunk")
+	}
+}
+
+func TestFreeAllocatesOncePerChunk(t *testing.T) {
+	var a Chunks
+	a.Free(1)
+	allocs := testing.AllocsPerRun(1000, func() { a.Free(10); a.Take(10) })
+	// 1000 values of 10 bytes fill about one chunk: far fewer than one
+	// allocation per value.
 	if allocs > 0.01 {
-		t.Fatalf("%.3f allocations per clone", allocs)
+		t.Fatalf("%.3f allocations per value", allocs)
 	}
 }
