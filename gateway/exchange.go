@@ -108,10 +108,14 @@ type exchange struct {
 	route   *routeRuntime
 	cluster *upstream
 	stages  []*stage
-	events  eventQueue
-	props   *attributes.Request
-	rec     accessRecord
-	rq      *inbound
+	// stageBuf and stagePtrs hold the stages of a short chain (most
+	// chains) with the exchange, instead of an allocation per stage.
+	stageBuf  [2]stage
+	stagePtrs [2]*stage
+	events    eventQueue
+	props     *attributes.Request
+	rec       accessRecord
+	rq        *inbound
 	// routing holds the route cache and the request's filter state.
 	routing routing
 	// reqHeaders are the request headers as last released (for %REQ(…)% in response headers).
@@ -215,7 +219,16 @@ func (x *exchange) run(rq *inbound) {
 			continue
 		}
 		idx := len(x.stages)
-		s := &stage{plugin: p}
+		var s *stage
+		if idx < len(x.stageBuf) {
+			s = &x.stageBuf[idx]
+			s.plugin = p
+		} else {
+			s = &stage{plugin: p}
+		}
+		if x.stages == nil {
+			x.stages = x.stagePtrs[:0]
+		}
 		s.st = p.newStream(host.StreamOptions{
 			Properties:      routeProperties{x},
 			Events:          func(ev host.Event) { x.events.push(stageEvent{stage: idx, ev: ev}) },

@@ -334,7 +334,7 @@ func hSetProperty(v *vm, _ context.Context, m api.Module, s []uint64) types.Stat
 	if !ok {
 		return types.StatusInvalidMemoryAccess
 	}
-	key := string(raw)
+	key := propertyKey(raw)
 	// A view of the module's memory: setProperty copies what it keeps.
 	val, ok := read(m, uint32(s[2]), uint32(s[3]))
 	if !ok {
@@ -344,6 +344,18 @@ func hSetProperty(v *vm, _ context.Context, m api.Module, s []uint64) types.Stat
 }
 
 // Stream control.
+
+// propertyKey returns raw as a string, without a copy for the keys plugins
+// set on every request (Higress's SDK sets x_request_id in each one).
+func propertyKey(raw []byte) string {
+	switch string(raw) {
+	case "x_request_id":
+		return "x_request_id"
+	case "clear_route_cache":
+		return "clear_route_cache"
+	}
+	return string(raw)
+}
 
 func hContinueStream(v *vm, _ context.Context, _ api.Module, s []uint64) types.Status {
 	return v.continueStream(types.StreamType(uint32(s[0])))

@@ -21,7 +21,9 @@ type FilterState struct {
 	mu sync.Mutex
 	// entries by property path, without FilterStatePrefix, in the order
 	// they were first set: a request sets a few, so a slice beats a map.
+	// The first ones live in inline, with the filter state itself.
 	entries []filterStateEntry
+	inline  [2]filterStateEntry
 }
 
 type filterStateEntry struct {
@@ -65,7 +67,7 @@ func (f *FilterState) Set(path string, v []byte) {
 		}
 	}
 	if f.entries == nil {
-		f.entries = make([]filterStateEntry, 0, 4)
+		f.entries = f.inline[:0]
 	}
 	f.entries = append(f.entries, filterStateEntry{path, v})
 }
