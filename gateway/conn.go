@@ -137,13 +137,16 @@ func (s *connServer) isDraining() bool {
 
 // serverConn is one client connection.
 type serverConn struct {
-	srv      *connServer
-	rwc      net.Conn
-	tlsInfo  *attributes.TLS // the TLS connection's attributes, once described
-	accepted time.Time
-	br       *bufio.Reader
-	bw       *bufio.Writer
-	w        http1.Writer
+	srv     *connServer
+	rwc     net.Conn
+	tlsInfo *attributes.TLS // the TLS connection's attributes, once described
+	// remote and local are the connection's addresses, formatted once for
+	// all its requests.
+	remote, local string
+	accepted      time.Time
+	br            *bufio.Reader
+	bw            *bufio.Writer
+	w             http1.Writer
 
 	mu   sync.Mutex
 	idle bool // waiting for a request: Shutdown may close it
@@ -174,6 +177,22 @@ func (c *serverConn) Read(p []byte) (int, error) {
 		return 1, nil
 	}
 	return c.rwc.Read(p)
+}
+
+// remoteAddr is the client's address as host:port.
+func (c *serverConn) remoteAddr() string {
+	if c.remote == "" {
+		c.remote = c.rwc.RemoteAddr().String()
+	}
+	return c.remote
+}
+
+// localAddr is the address the client connected to, as host:port.
+func (c *serverConn) localAddr() string {
+	if c.local == "" {
+		c.local = c.rwc.LocalAddr().String()
+	}
+	return c.local
 }
 
 func (c *serverConn) setIdle(idle bool) {
@@ -424,7 +443,7 @@ func connRequest(c *serverConn, req *http1.Request) *inbound {
 		proto = "HTTP/1.0"
 	}
 	rq := &inbound{headers: h, hasBody: req.HasBody(), protocol: proto, upgrade: up,
-		remote: c.rwc.RemoteAddr().String(), local: c.rwc.LocalAddr().String()}
+		remote: c.remoteAddr(), local: c.localAddr()}
 	if isTLS {
 		cs := tc.ConnectionState()
 		rq.tls, rq.serverName = true, cs.ServerName

@@ -5,7 +5,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,7 +69,7 @@ func addConnectionManagerHeaders(h *host.HeaderMap, scheme string) {
 }
 
 func responseHeaderMap(resp *http.Response) *host.HeaderMap {
-	h := host.NewHeaderMap(":status", strconv.Itoa(resp.StatusCode))
+	h := host.NewHeaderMap(":status", statusText(resp.StatusCode))
 	addSorted(h, resp.Header, func(k string) bool { return !hopByHop(k) })
 	if resp.ContentLength > 0 {
 		if _, ok := h.Get("content-length"); !ok {
@@ -82,13 +82,14 @@ func responseHeaderMap(resp *http.Response) *host.HeaderMap {
 // addSorted adds the headers of hdr that keep accepts (by lower-case name)
 // to h, sorted by name: Go's maps do not keep the order they arrived in.
 func addSorted(h *host.HeaderMap, hdr http.Header, keep func(string) bool) {
-	keys := make([]string, 0, len(hdr))
+	var buf [16]string // most responses: no allocation for the names
+	keys := buf[:0]
 	for k := range hdr {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	for _, k := range keys {
-		lk := strings.ToLower(k)
+		lk := lowerName(k)
 		if !keep(lk) {
 			continue
 		}
@@ -98,11 +99,60 @@ func addSorted(h *host.HeaderMap, hdr http.Header, keep func(string) bool) {
 	}
 }
 
+// lowerName returns a header name in lower case, without an allocation
+// for the names most responses carry (in the canonical form Go's HTTP
+// client gives them).
+func lowerName(k string) string {
+	switch k {
+	case "Content-Type":
+		return "content-type"
+	case "Content-Length":
+		return "content-length"
+	case "Date":
+		return "date"
+	case "Server":
+		return "server"
+	case "Cache-Control":
+		return "cache-control"
+	case "Content-Encoding":
+		return "content-encoding"
+	case "Etag":
+		return "etag"
+	case "Last-Modified":
+		return "last-modified"
+	case "Vary":
+		return "vary"
+	case "Set-Cookie":
+		return "set-cookie"
+	case "Location":
+		return "location"
+	case "X-Content-Type-Options":
+		return "x-content-type-options"
+	}
+	return strings.ToLower(k)
+}
+
+// statusText returns the decimal form of an HTTP status code, without an
+// allocation for the codes in use.
+func statusText(code int) string {
+	if code >= 100 && code < 600 {
+		return statusTexts[code-100]
+	}
+	return strconv.Itoa(code)
+}
+
+var statusTexts = func() (t [500]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(100 + i)
+	}
+	return t
+}()
+
 func headerMapFrom(hdr http.Header) *host.HeaderMap {
 	h := host.NewHeaderMap()
 	for k, vs := range hdr {
 		for _, v := range vs {
-			h.Add(strings.ToLower(k), v)
+			h.Add(lowerName(k), v)
 		}
 	}
 	return h

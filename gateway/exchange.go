@@ -597,7 +597,7 @@ func (x *exchange) hcmReply(status int, body, details string) {
 }
 
 func newReply(status int, body, details string) *host.LocalReply {
-	h := host.NewHeaderMap(":status", strconv.Itoa(status))
+	h := host.NewHeaderMap(":status", statusText(status))
 	if body != "" {
 		h.Add("content-length", strconv.Itoa(len(body)))
 		h.Add("content-type", "text/plain")

@@ -89,7 +89,7 @@ func (x *exchange) upstreamContext(c *upstreamCall) context.Context {
 	props := x.props
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
 		if info.Conn != nil {
-			props.SetUpstreamAddress(info.Conn.RemoteAddr().String())
+			props.SetUpstreamAddress(remoteAddr(info.Conn))
 		}
 		c.gotConn(info)
 	}}

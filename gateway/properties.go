@@ -49,9 +49,7 @@ func setRoute(a *attributes.Request, ln *listenerRuntime, r *routeRuntime, c *up
 	if c != nil {
 		cluster = c.cfg.Name
 		x.HasCluster, x.ClusterMetadata = true, attributes.Metadata(c.cfg.Metadata)
-		if len(c.cfg.Endpoints) > 0 {
-			addr = c.cfg.Endpoints[0].Address()
-		}
+		addr = c.firstAddr
 	}
 	a.SetRoute(route, cluster, addr)
 	a.SetXDS(x)

@@ -26,6 +26,9 @@ type upstream struct {
 	transport *http.Transport
 	next      atomic.Uint32
 	dialer    *net.Dialer
+	// firstAddr is the first endpoint's address (host:port), for the
+	// requests' upstream attributes.
+	firstAddr string
 }
 
 // newUpstream prepares a cluster. Built-in clusters are served by the
@@ -42,6 +45,7 @@ func newUpstream(c config.Cluster, builtin map[string]config.Endpoint) (*upstrea
 	if len(u.cfg.Endpoints) == 0 {
 		return nil, fmt.Errorf("cluster %s: no endpoints", c.Name)
 	}
+	u.firstAddr = u.cfg.Endpoints[0].Address()
 	t := &http.Transport{
 		DialContext:            u.dialContext,
 		MaxIdleConns:           1024,
@@ -78,9 +82,56 @@ func (u *upstream) endpoint() config.Endpoint {
 	return u.cfg.Endpoints[int(n-1)%len(u.cfg.Endpoints)]
 }
 
-// dialContext ignores the URL's host (a stand-in) and dials the cluster's endpoints.
+// dialContext ignores the URL's host (a stand-in) and dials the cluster's
+// endpoints, for the transport's pool.
 func (u *upstream) dialContext(ctx context.Context, network, _ string) (net.Conn, error) {
-	return u.dial(ctx)
+	conn, err := u.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pooledConn{Conn: conn, remote: conn.RemoteAddr().String()}, nil
+}
+
+// pooledConn is a connection of the transport's pool with its endpoint's
+// address formatted once, for all the requests that reuse it.
+type pooledConn struct {
+	net.Conn
+	remote string
+}
+
+// NetConn returns the connection it wraps.
+func (c *pooledConn) NetConn() net.Conn { return c.Conn }
+
+// netConns unwraps conn (a TLS connection, a pooledConn) down to the
+// connection the dialer made, calling f with each layer until it returns
+// true.
+func netConns(conn net.Conn, f func(net.Conn) bool) {
+	for range 4 {
+		if conn == nil || f(conn) {
+			return
+		}
+		nc, ok := conn.(interface{ NetConn() net.Conn })
+		if !ok {
+			return
+		}
+		conn = nc.NetConn()
+	}
+}
+
+// remoteAddr is the address of the endpoint conn goes to, as host:port.
+func remoteAddr(conn net.Conn) string {
+	addr := ""
+	netConns(conn, func(c net.Conn) bool {
+		if pc, ok := c.(*pooledConn); ok {
+			addr = pc.remote
+			return true
+		}
+		return false
+	})
+	if addr == "" && conn != nil {
+		addr = conn.RemoteAddr().String()
+	}
+	return addr
 }
 
 // dial connects to the next endpoint, trying the others on failure.
@@ -201,13 +252,13 @@ type upstreamCall struct {
 
 // gotConn records the connection the transport chose for the request.
 func (c *upstreamCall) gotConn(info httptrace.GotConnInfo) {
-	conn := info.Conn
-	if nc, ok := conn.(interface{ NetConn() net.Conn }); ok {
-		conn = nc.NetConn()
-	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		c.conn.Store(tc)
-	}
+	netConns(info.Conn, func(conn net.Conn) bool {
+		tc, ok := conn.(*net.TCPConn)
+		if ok {
+			c.conn.Store(tc)
+		}
+		return ok
+	})
 }
 
 // reset makes the close of the request's connection a TCP reset (Envoy
@@ -262,6 +313,10 @@ func (u *upstream) start(x *exchange, h *host.HeaderMap, it item) (*upstreamCall
 	}
 	req.Host = authority
 	req.ContentLength = contentLength
+	// One backing array for the values of all headers, each key's slice
+	// capped at its first value (a repeated key appends into a copy).
+	req.Header = make(http.Header, len(h.Fields))
+	vals := make([]string, 0, len(h.Fields))
 	for _, f := range h.Fields {
 		if strings.HasPrefix(f.Key, ":") || hopByHop(f.Key) || f.Key == "content-length" {
 			continue
@@ -275,7 +330,12 @@ func (u *upstream) start(x *exchange, h *host.HeaderMap, it item) (*upstreamCall
 		case "expect":
 			k = "Expect"
 		}
-		req.Header[k] = append(req.Header[k], f.Value)
+		if prev, ok := req.Header[k]; ok {
+			req.Header[k] = append(prev, f.Value)
+			continue
+		}
+		vals = append(vals, f.Value)
+		req.Header[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	keepUserAgent(req.Header)
 	if x.rq.upgrade != "" {

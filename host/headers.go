@@ -25,12 +25,18 @@ type HeaderMap struct {
 
 // NewHeaderMap builds a map from key/value pairs, lower-casing keys.
 func NewHeaderMap(kv ...string) *HeaderMap {
-	h := &HeaderMap{Fields: make([]HeaderField, 0, len(kv)/2)}
+	// Room for the entries a request or response usually gets next (the
+	// client's headers after the pseudo-headers, the upstream's after
+	// :status), instead of growing the slice a few times.
+	h := &HeaderMap{Fields: make([]HeaderField, 0, len(kv)/2+headerRoom)}
 	for i := 0; i+1 < len(kv); i += 2 {
 		h.Add(kv[i], kv[i+1])
 	}
 	return h
 }
+
+// headerRoom is the room NewHeaderMap leaves for entries added later.
+const headerRoom = 8
 
 // Len returns the number of entries.
 func (h *HeaderMap) Len() int {
