@@ -38,6 +38,11 @@ done
 echo "== go test -race (host, gateway, plugintest)"
 go test -race -count=1 -timeout 20m ./host/... ./gateway/... ./plugintest/...
 
+# The guest benchmarks (wasm, stubbed host) run a few iterations each, so
+# that they keep building and running.
+echo "== guest benchmarks (smoke)"
+scripts/guestbench.sh Guest 1 100x >/dev/null
+
 # Fuzz targets run for a bounded number of executions (about 8 s each on an
 # idle 2-vCPU machine) on top of their seed corpora, which the runs above
 # already executed. Counts, not durations: a duration budget in Go 1.26 can
