@@ -3,6 +3,7 @@ package gateway
 import (
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,6 +42,9 @@ func TestRemoteAddrUnwrapsToThePooledConnection(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	pc := &pooledConn{Conn: a, remote: "192.0.2.7:8080"}
+	remoteAddr := func(conn net.Conn) string {
+		return (&upstreamCall{}).gotConn(httptrace.GotConnInfo{Conn: conn})
+	}
 	if got := remoteAddr(wrapped{pc}); got != "192.0.2.7:8080" {
 		t.Fatalf("through a wrapper: %q", got)
 	}

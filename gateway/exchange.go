@@ -214,6 +214,7 @@ func (x *exchange) run(rq *inbound) {
 	x.startTrace(headers)
 	x.selectRoute(headers)
 	x.routing.start(x, headers)
+	x.stages = x.stagePtrs[:0]
 	for _, p := range x.ln.plugins {
 		if p.skip() {
 			continue
@@ -225,9 +226,6 @@ func (x *exchange) run(rq *inbound) {
 			s.plugin = p
 		} else {
 			s = &stage{plugin: p}
-		}
-		if x.stages == nil {
-			x.stages = x.stagePtrs[:0]
 		}
 		s.st = p.newStream(host.StreamOptions{
 			Properties:      routeProperties{x},

@@ -88,10 +88,9 @@ func (x *exchange) beforeUpstream(h *host.HeaderMap) {
 func (x *exchange) upstreamContext(c *upstreamCall) context.Context {
 	props := x.props
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
-		if info.Conn != nil {
-			props.SetUpstreamAddress(remoteAddr(info.Conn))
+		if addr := c.gotConn(info); addr != "" {
+			props.SetUpstreamAddress(addr)
 		}
-		c.gotConn(info)
 	}}
 	return httptrace.WithClientTrace(context.Background(), trace)
 }

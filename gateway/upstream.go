@@ -118,22 +118,6 @@ func netConns(conn net.Conn, f func(net.Conn) bool) {
 	}
 }
 
-// remoteAddr is the address of the endpoint conn goes to, as host:port.
-func remoteAddr(conn net.Conn) string {
-	addr := ""
-	netConns(conn, func(c net.Conn) bool {
-		if pc, ok := c.(*pooledConn); ok {
-			addr = pc.remote
-			return true
-		}
-		return false
-	})
-	if addr == "" && conn != nil {
-		addr = conn.RemoteAddr().String()
-	}
-	return addr
-}
-
 // dial connects to the next endpoint, trying the others on failure.
 func (u *upstream) dial(ctx context.Context) (net.Conn, error) {
 	var firstErr error
@@ -250,15 +234,25 @@ type upstreamCall struct {
 	conn   atomic.Pointer[net.TCPConn] // the connection the request went out on
 }
 
-// gotConn records the connection the transport chose for the request.
-func (c *upstreamCall) gotConn(info httptrace.GotConnInfo) {
+// gotConn records the connection the transport chose for the request and
+// returns the address (host:port) of the endpoint it goes to: a pooled
+// connection's, formatted when it was dialed.
+func (c *upstreamCall) gotConn(info httptrace.GotConnInfo) string {
+	addr := ""
 	netConns(info.Conn, func(conn net.Conn) bool {
-		tc, ok := conn.(*net.TCPConn)
-		if ok {
-			c.conn.Store(tc)
+		switch conn := conn.(type) {
+		case *pooledConn:
+			addr = conn.remote
+		case *net.TCPConn:
+			c.conn.Store(conn)
+			return true
 		}
-		return ok
+		return false
 	})
+	if addr == "" && info.Conn != nil {
+		addr = info.Conn.RemoteAddr().String()
+	}
+	return addr
 }
 
 // reset makes the close of the request's connection a TCP reset (Envoy

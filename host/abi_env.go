@@ -343,8 +343,6 @@ func hSetProperty(v *vm, _ context.Context, m api.Module, s []uint64) types.Stat
 	return v.setProperty(key, val)
 }
 
-// Stream control.
-
 // propertyKey returns raw as a string, without a copy for the keys plugins
 // set on every request (Higress's SDK sets x_request_id in each one).
 func propertyKey(raw []byte) string {
@@ -356,6 +354,8 @@ func propertyKey(raw []byte) string {
 	}
 	return string(raw)
 }
+
+// Stream control.
 
 func hContinueStream(v *vm, _ context.Context, _ api.Module, s []uint64) types.Status {
 	return v.continueStream(types.StreamType(uint32(s[0])))

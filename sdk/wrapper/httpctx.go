@@ -133,7 +133,7 @@ func (r *requestHeaders) load() {
 	if st != abi.StatusOK {
 		return
 	}
-	if len(b) > 0 && cap(room) > 0 && unsafe.SliceData(b) == unsafe.SliceData(room) {
+	if len(b) > 0 && unsafe.SliceData(b) == unsafe.SliceData(room) {
 		headerChunks.Take(len(b))
 	}
 	r.read(b)

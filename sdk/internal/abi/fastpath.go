@@ -16,13 +16,9 @@ var (
 	ValueBuf [1024]byte
 )
 
-// InValueBuf reports whether b is the start of ValueBuf: the host wrote
-// the result there, and it must be copied out before the next host call.
-func InValueBuf(b []byte) bool { return len(b) > 0 && &b[0] == &ValueBuf[0] }
-
 // HeaderMapPairs returns a header map in the pairs encoding. The result
-// may be in ValueBuf (see InValueBuf); otherwise it is a fresh allocation of
-// the module that nothing else references. A status other than StatusOK
+// may be in ValueBuf, valid until the next host call; otherwise it is a
+// fresh allocation of the module that nothing else references. A status other than StatusOK
 // gives no bytes; an OK status with no buffer gives nil.
 func HeaderMapPairs(mapType uint32) ([]byte, Status) {
 	return HeaderMapPairsInto(mapType, ValueBuf[:])
