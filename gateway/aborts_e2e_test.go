@@ -2,12 +2,14 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -146,4 +148,32 @@ func TestLongerBodyWithItsOldLengthIsResetAndSaysSo(t *testing.T) {
 	if !strings.Contains(g.logs.String(), "must remove content-length") {
 		t.Fatalf("no warning:\n%s", g.logs)
 	}
+}
+
+// A response body that overflows a buffering plugin's limit after the
+// response headers went out cannot become the 500 Envoy sends before them:
+// the stream is reset, and the access log keeps the status the client got
+// with the reason, response_payload_too_large.
+func TestResponseOverflowAfterTheHeadersIsResetAndSaysSo(t *testing.T) {
+	wasm := testwasm.Build(t, "host/testdata/goplugin/scripted")
+	p := filePlugin("buffering", wasm, `{"response_body":[{"op":"return","value":1}]}`)
+	const size = 3 << 20 // over the default 1 MiB buffer limit
+	up := rawServer(t, "big", func(c net.Conn) {
+		if _, err := readRequestHead(bufio.NewReader(c)); err != nil {
+			return
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(size)+"\r\n\r\n")
+		_, _ = c.Write(bytes.Repeat([]byte("x"), size))
+	})
+	g := startGateway(t, pathConfig{cluster: up, plugins: []config.Plugin{p}}.source())
+	resp, err := http.Get(g.url + "/overflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || err == nil {
+		t.Fatalf("status %d, %d body bytes, err %v: want the headers, then a reset", resp.StatusCode, len(b), err)
+	}
+	waitAccess(t, g, "/overflow", "status=200", "details=response_payload_too_large", "reset=true")
 }

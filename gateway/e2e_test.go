@@ -228,7 +228,7 @@ func TestUnknownUpstreamAnswers503(t *testing.T) {
 	if status != 503 || !strings.Contains(body, "upstream connect error") {
 		t.Fatalf("status %d body %q", status, body)
 	}
-	waitFor(t, "details in the access log", func() bool { return strings.Contains(g.logs.String(), "connection_failure") })
+	waitAccess(t, g, "/x", "status=503", "details=upstream_reset_before_response_started{remote_connection_failure}", "flags=UF")
 }
 
 func TestAdminEndpoints(t *testing.T) {
