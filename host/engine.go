@@ -63,6 +63,10 @@ type EngineConfig struct {
 	// NoFastPath hides the engine's fast-path extension (see
 	// FastPathProperty): modules see only the proxy-wasm ABI, as on Envoy.
 	NoFastPath bool
+	// NoCallbackMask makes the engine ignore a module's callback mask (see
+	// CallbackMaskExport): every stream callback enters the module, as on
+	// Envoy.
+	NoCallbackMask bool
 	// CompileWorkers is the number of goroutines that compile the
 	// functions of one module (0: GOMAXPROCS).
 	CompileWorkers int

@@ -372,12 +372,17 @@ func (s *Stream) onHeaders(dir Direction, h *HeaderMap, eos bool) Result {
 		return s.failResult(dir)
 	}
 	v := s.v
-	f, kind := v.f.onRequestHeaders, cbReqHeaders
+	f, kind, bit := v.f.onRequestHeaders, cbReqHeaders, MaskRequestHeaders
 	if dir == Response {
-		f, kind = v.f.onResponseHeaders, cbRespHeaders
+		f, kind, bit = v.f.onResponseHeaders, cbRespHeaders, MaskResponseHeaders
 	}
 	if f == nil {
 		return s.advance(dir, nil)
+	}
+	if s.skipped(bit) { // as if it returned Continue
+		s.lastResult = uint32(types.HeaderContinue)
+		d.iter, d.watermark = iterContinue, false
+		return s.afterCall(dir)
 	}
 	v.stack[0], v.stack[1], v.stack[2] = uint64(s.id), uint64(h.Len()), b2u(eos)
 	n := 3
@@ -455,11 +460,14 @@ func (s *Stream) onBody(dir Direction, chunk []byte, eos bool) Result {
 func (s *Stream) callBody(dir Direction, eos bool) (Result, bool) {
 	d := s.dir(dir)
 	v := s.v
-	f, kind := v.f.onRequestBody, cbReqBody
+	f, kind, bit := v.f.onRequestBody, cbReqBody, MaskRequestBody
 	if dir == Response {
-		f, kind = v.f.onResponseBody, cbRespBody
+		f, kind, bit = v.f.onResponseBody, cbRespBody, MaskResponseBody
 	}
-	if f == nil {
+	if f == nil || s.skipped(bit) {
+		if f != nil {
+			s.lastResult = uint32(types.DataContinue)
+		}
 		d.iter = iterContinue
 		return Result{}, false
 	}
@@ -523,17 +531,23 @@ func (s *Stream) onTrailers(dir Direction, t *HeaderMap) Result {
 func (s *Stream) callTrailers(dir Direction) (Result, bool) {
 	d := s.dir(dir)
 	v := s.v
-	f, kind := v.f.onRequestTrailers, cbReqTrailers
+	f, kind, bit := v.f.onRequestTrailers, cbReqTrailers, MaskRequestTrailers
 	if dir == Response {
-		f, kind = v.f.onResponseTrailers, cbRespTrailers
+		f, kind, bit = v.f.onResponseTrailers, cbRespTrailers, MaskResponseTrailers
 	}
-	if f == nil {
-		return Result{}, false
-	}
-	v.stack[0], v.stack[1] = uint64(s.id), uint64(d.trailers.Len())
-	raw, term, stop := s.invoke(dir, kind, f, 2)
-	if stop {
-		return term, true
+	// A module without the callback answers Continue, as Envoy's context
+	// does; so does a skipped one.
+	raw := uint64(types.TrailerContinue)
+	if f != nil && !s.skipped(bit) {
+		v.stack[0], v.stack[1] = uint64(s.id), uint64(d.trailers.Len())
+		var term Result
+		var stop bool
+		raw, term, stop = s.invoke(dir, kind, f, 2)
+		if stop {
+			return term, true
+		}
+	} else if f != nil {
+		s.lastResult = uint32(raw)
 	}
 	if uint32(raw) == uint32(types.TrailerContinue) {
 		if d.iter == iterStopSingle {
@@ -856,8 +870,9 @@ func (s *Stream) Done() {
 		for _, step := range []struct {
 			f    api.Function
 			kind cbKind
-		}{{v.f.onLog, cbLog}, {v.f.onDone, cbDone}, {v.f.onDelete, cbDelete}} {
-			if step.f == nil {
+			bit  uint32
+		}{{v.f.onLog, cbLog, MaskLog}, {v.f.onDone, cbDone, MaskDone}, {v.f.onDelete, cbDelete, 0}} {
+			if step.f == nil || (step.bit != 0 && s.skipped(step.bit)) {
 				continue
 			}
 			v.stack[0] = uint64(s.id)

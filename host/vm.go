@@ -99,6 +99,11 @@ type vm struct {
 	// fastPath: the module turned the fast-path extension on (fastpath.go).
 	fastPath   bool
 	fastWrites uint64 // results written into a buffer the module supplied
+	// The module's callback mask word (callbackmask.go): maskMem is nil
+	// when the module has none.
+	maskRead bool
+	maskAddr uint32
+	maskMem  api.Memory
 	// memSize is the linear memory size after the last call, readable
 	// from any goroutine (Plugin.MemoryBytes).
 	memSize atomic.Uint64
@@ -417,6 +422,9 @@ func (v *vm) startRoot(rc *rootCtx) error {
 		if uint32(r) == 0 {
 			return ErrConfigureFailed
 		}
+	}
+	if err := v.readCallbackMask(rc); err != nil {
+		return fmt.Errorf("%s: %w", CallbackMaskExport, err)
 	}
 	return nil
 }

@@ -173,3 +173,12 @@ func proxyOnDelete(contextID uint32) {
 	enter()
 	vmstate.OnDelete(contextID)
 }
+
+// wasmgate_callback_mask hands the host the address of the SDK's callback
+// mask word (the engine's callback-mask extension); hosts without the
+// extension never call it.
+//
+//go:wasmexport wasmgate_callback_mask
+func wasmgateCallbackMask() uint32 {
+	return uint32(uintptr(unsafe.Pointer(vmstate.SkipWord())))
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wasmgate/wasmgate/sdk/internal/abi"
 	"github.com/wasmgate/wasmgate/sdk/internal/arena"
+	"github.com/wasmgate/wasmgate/sdk/internal/vmstate"
 	"github.com/wasmgate/wasmgate/sdk/matcher"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm/types"
@@ -564,6 +565,9 @@ func (ctx *CommonHttpCtx[C]) RouteCall(method, rawURL string, headers [][2]strin
 	if err := proxywasm.ReplaceHttpRequestBody(body); err != nil {
 		return err
 	}
+	// The response now goes to callback: the host must make the response
+	// callbacks from here on.
+	vmstate.ClearSkippable(vmstate.SkipResponseHeaders | vmstate.SkipResponseBody)
 	ctx.responseCallback = callback
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wasmgate/wasmgate/sdk/internal/abi"
 	"github.com/wasmgate/wasmgate/sdk/internal/jsonx"
+	"github.com/wasmgate/wasmgate/sdk/internal/vmstate"
 	"github.com/wasmgate/wasmgate/sdk/log"
 	"github.com/wasmgate/wasmgate/sdk/matcher"
 	"github.com/wasmgate/wasmgate/sdk/proxywasm"
@@ -17,12 +18,41 @@ import (
 // SetCtx registers the plugin: pluginName names it in logs; options set its
 // config parser and handlers. Call it from init().
 func SetCtx[C any](pluginName string, options ...CtxOption[C]) {
-	proxywasm.SetVMContext(NewCommonVmCtx(pluginName, options...))
+	register(NewCommonVmCtx(pluginName, options...))
 }
 
 // SetCtxWithOptions is SetCtx without the default logger; give one with WithLogger.
 func SetCtxWithOptions[C any](pluginName string, options ...CtxOption[C]) {
-	proxywasm.SetVMContext(NewCommonVmCtxWithOptions(pluginName, options...))
+	register(NewCommonVmCtxWithOptions(pluginName, options...))
+}
+
+// register makes ctx the VM context and tells a host with the callback-mask
+// extension which callbacks the plugin's handlers leave without work.
+func register[C any](ctx *CommonVmCtx[C]) {
+	proxywasm.SetVMContext(ctx)
+	vmstate.DeclareSkippable(ctx.skippable())
+}
+
+// skippable is the stream callbacks for which the wrapper only returns
+// Continue with the handlers ctx has: a callback is kept while a handler
+// that runs in it, or later reads what it records (the response's
+// headers for HasResponseBody, the phase for GetExecutionPhase), exists.
+func (ctx *CommonVmCtx[C]) skippable() uint32 {
+	bits := vmstate.SkipRequestTrailers | vmstate.SkipResponseTrailers
+	if ctx.onRequestBody == nil && ctx.onStreamingRequestBody == nil {
+		bits |= vmstate.SkipRequestBody
+	}
+	responseBody := ctx.onResponseBody != nil || ctx.onStreamingResponseBody != nil
+	if !responseBody {
+		bits |= vmstate.SkipResponseBody
+	}
+	if !responseBody && ctx.onResponseHeaders == nil && ctx.onStreamDone == nil {
+		bits |= vmstate.SkipResponseHeaders
+	}
+	if ctx.onStreamDone == nil {
+		bits |= vmstate.SkipLog
+	}
+	return bits
 }
 
 // NewCommonVmCtx builds the VM context SetCtx registers, with the default logger.

@@ -55,6 +55,10 @@ type Host struct {
 	sharedCas    map[string]uint32
 	casCounter   uint32
 	NowNanos     uint64
+	// AllCallbacks makes every stream callback, ignoring the SDK's callback
+	// mask (as Envoy does); by default the host skips the masked ones, as
+	// the engine does.
+	AllCallbacks bool
 
 	Logs           []LogEntry
 	LocalReplies   []LocalReply
@@ -133,34 +137,56 @@ func (h *Host) NewStream() *Stream {
 	return &Stream{h: h, ID: id}
 }
 
+// skips reports whether the host skips the callback of bit (the SDK's
+// callback mask), answering Continue for it.
+func (s *Stream) skips(bit uint32) bool {
+	return !s.h.AllCallbacks && vmstate.Skippable()&bit != 0
+}
+
 // RequestHeaders delivers request headers (keys are lowercased).
 func (s *Stream) RequestHeaders(headers [][2]string, endOfStream bool) types.Action {
 	s.h.Maps[types.MapTypeHttpRequestHeaders] = lower(headers)
+	if s.skips(vmstate.SkipRequestHeaders) {
+		return types.ActionContinue
+	}
 	return vmstate.OnRequestHeaders(s.ID, int32(len(headers)), endOfStream)
 }
 
 // RequestBody delivers a request body chunk; the buffer accumulates like Envoy's while paused.
 func (s *Stream) RequestBody(body []byte, endOfStream bool) types.Action {
 	s.h.Buffers[types.BufferTypeHttpRequestBody] = append(s.h.Buffers[types.BufferTypeHttpRequestBody], body...)
+	if s.skips(vmstate.SkipRequestBody) {
+		return types.ActionContinue
+	}
 	return vmstate.OnRequestBody(s.ID, int32(len(s.h.Buffers[types.BufferTypeHttpRequestBody])), endOfStream)
 }
 
 // ResponseHeaders delivers response headers.
 func (s *Stream) ResponseHeaders(headers [][2]string, endOfStream bool) types.Action {
 	s.h.Maps[types.MapTypeHttpResponseHeaders] = lower(headers)
+	if s.skips(vmstate.SkipResponseHeaders) {
+		return types.ActionContinue
+	}
 	return vmstate.OnResponseHeaders(s.ID, int32(len(headers)), endOfStream)
 }
 
 // ResponseBody delivers a response body chunk.
 func (s *Stream) ResponseBody(body []byte, endOfStream bool) types.Action {
 	s.h.Buffers[types.BufferTypeHttpResponseBody] = append(s.h.Buffers[types.BufferTypeHttpResponseBody], body...)
+	if s.skips(vmstate.SkipResponseBody) {
+		return types.ActionContinue
+	}
 	return vmstate.OnResponseBody(s.ID, int32(len(s.h.Buffers[types.BufferTypeHttpResponseBody])), endOfStream)
 }
 
-// Done runs log, done and delete.
+// Done runs log, done and delete (log and done unless skipped).
 func (s *Stream) Done() {
-	vmstate.OnLog(s.ID)
-	vmstate.OnDone(s.ID)
+	if !s.skips(vmstate.SkipLog) {
+		vmstate.OnLog(s.ID)
+	}
+	if !s.skips(vmstate.SkipDone) {
+		vmstate.OnDone(s.ID)
+	}
 	vmstate.OnDelete(s.ID)
 }
 

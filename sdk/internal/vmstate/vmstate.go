@@ -56,6 +56,9 @@ type state struct {
 	streams       streamTable
 	activeContext uint32
 	registered    bool
+	// skippable is the callbacks the SDK declared it has no work for
+	// (skip.go).
+	skippable uint32
 
 	// lastPlugin caches the plugin context plugin() found last: streams
 	// are created under one plugin context, nearly always the same.
@@ -84,12 +87,19 @@ func newState() *state {
 }
 
 // Reset forgets every context and the registered VM context (native tests).
-func Reset() { st = newState() }
+func Reset() {
+	st = newState()
+	refreshSkip()
+}
 
 // SetVMContext registers the plugin's VM context. Call it once, in init().
+// A stream's proxy_on_done does nothing in the SDK (its end is
+// proxy_on_log), so the host need not make it.
 func SetVMContext(ctx types.VMContext) {
 	st.vmContext = ctx
 	st.registered = ctx != nil
+	st.skippable = SkipDone
+	refreshSkip()
 }
 
 // VMContext returns the registered VM context (nil before SetVMContext).
@@ -124,6 +134,7 @@ func RegisterHttpCallout(token uint32, cb func(numHeaders, bodySize, numTrailers
 	root, _ := RootContextID(st.activeContext)
 	if p := st.plugins[root]; p != nil {
 		p.httpCallbacks[token] = httpCallout{cb: cb, caller: st.activeContext}
+		refreshSkip()
 	}
 }
 
@@ -132,6 +143,7 @@ func RegisterRedisCallout(token uint32, cb func(status, responseSize int)) {
 	root, _ := RootContextID(st.activeContext)
 	if p := st.plugins[root]; p != nil {
 		p.redisCallbacks[token] = redisCallout{cb: cb, caller: st.activeContext}
+		refreshSkip()
 	}
 }
 
@@ -324,6 +336,7 @@ func OnDelete(contextID uint32) {
 	}
 	delete(st.plugins, contextID)
 	st.lastPlugin = nil
+	refreshSkip()
 }
 
 // OnTick dispatches proxy_on_tick.
@@ -355,6 +368,7 @@ func OnHttpCallResponse(pluginContextID, token uint32, numHeaders, bodySize, num
 		return
 	}
 	delete(p.httpCallbacks, token)
+	refreshSkip()
 	if _, alive := RootContextID(c.caller); !alive {
 		return
 	}
@@ -374,6 +388,7 @@ func OnRedisCallResponse(pluginContextID, token uint32, status, responseSize int
 		return
 	}
 	delete(p.redisCallbacks, token)
+	refreshSkip()
 	if _, alive := RootContextID(c.caller); !alive {
 		return
 	}
@@ -396,6 +411,7 @@ func RegisterGrpcCall(token uint32, cb func(status uint32, responseSize int)) {
 	root, _ := RootContextID(st.activeContext)
 	if p := st.plugins[root]; p != nil {
 		p.grpcCallbacks[token] = grpcCallout{call: cb, caller: st.activeContext}
+		refreshSkip()
 	}
 }
 
@@ -405,6 +421,7 @@ func RegisterGrpcStream(token uint32, h GrpcStreamHandler) {
 	root, _ := RootContextID(st.activeContext)
 	if p := st.plugins[root]; p != nil {
 		p.grpcCallbacks[token] = grpcCallout{stream: h, caller: st.activeContext}
+		refreshSkip()
 	}
 }
 
@@ -413,6 +430,7 @@ func ForgetGrpc(token uint32) {
 	root, _ := RootContextID(st.activeContext)
 	if p := st.plugins[root]; p != nil {
 		delete(p.grpcCallbacks, token)
+		refreshSkip()
 	}
 }
 
@@ -429,6 +447,7 @@ func grpcTarget(pluginContextID, token uint32, last bool) (grpcCallout, bool) {
 	}
 	if last {
 		delete(p.grpcCallbacks, token)
+		refreshSkip()
 	}
 	if _, alive := RootContextID(c.caller); !alive {
 		return c, false

@@ -170,6 +170,22 @@ func readBuffer(bt uint32, size uint32) []byte {
 	return append([]byte(nil), bytesAt(p, n)...)
 }
 
+// callbackMask is the module's callback mask word (host/callbackmask.go),
+// set by the skip_mask operation; maskAddr, when set by skip_mask_addr,
+// is the address the export returns instead of the word's.
+var (
+	callbackMask uint32
+	maskAddr     *uint32
+)
+
+//go:wasmexport wasmgate_callback_mask
+func callbackMaskAddress() uint32 {
+	if maskAddr != nil {
+		return *maskAddr
+	}
+	return u32p(&callbackMask)
+}
+
 //go:wasmexport proxy_on_vm_start
 func onVMStart(ctx, size uint32) uint32 {
 	enter("vm_start", ctx, size, 0)
@@ -628,6 +644,11 @@ func exec(hook string, op Op) (int64, bool) {
 		logf("log_level st=%d level=%d", st, x)
 	case "done":
 		logf("done st=%d", proxy_done())
+	case "skip_mask":
+		callbackMask = uint32(*op.Value)
+	case "skip_mask_addr":
+		a := uint32(*op.Value)
+		maskAddr = &a
 	case "inject":
 		bp, bn := sptr(op.Data)
 		e := uint32(0)
