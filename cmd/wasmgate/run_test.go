@@ -129,8 +129,16 @@ func TestRunWatchRebuildsOnSave(t *testing.T) {
 	if code, b := body(t, url+"/"); code != 200 || b != "hello world" {
 		t.Fatalf("first version: %d %q", code, b)
 	}
-	// dev mode traces every request
-	if code, list := body(t, admin+"/trace"); code != 200 || !strings.Contains(list, `"path": "/"`) || !strings.Contains(list, `"sampleRate": 1`) {
+	// dev mode traces every request; the trace is stored when the
+	// exchange ends, just after the response reached the client
+	var code int
+	var list string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if code, list = body(t, admin+"/trace"); code == 200 && strings.Contains(list, `"path": "/"`) {
+			break
+		}
+	}
+	if code != 200 || !strings.Contains(list, `"path": "/"`) || !strings.Contains(list, `"sampleRate": 1`) {
 		t.Fatalf("dev mode did not trace the request: %d\n%s", code, list)
 	}
 	main := filepath.Join(dir, "main.go")
