@@ -48,25 +48,24 @@ func (v *vm) readCallbackMask(rc *rootCtx) error {
 	if v.e.cfg.NoCallbackMask {
 		return nil
 	}
-	if _, ok := v.g.mod.exports[CallbackMaskExport]; !ok {
+	d, ok := v.g.mod.exports[CallbackMaskExport]
+	if !ok || len(d.ParamTypes()) != 0 || len(d.ResultTypes()) != 1 {
 		return nil
 	}
-	f := v.mod.ExportedFunction(CallbackMaskExport)
-	if f == nil || len(f.Definition().ParamTypes()) != 0 || len(f.Definition().ResultTypes()) != 1 {
-		return nil
-	}
-	addr, err := v.callTop(cbConfigure, rc.id, f, 0, rc.p.startTimeout)
-	if err != nil {
+	// The result is read off the stack: callTop's result rule is that of
+	// the callback kind it runs as, which this export is not.
+	if _, err := v.callTop(cbConfigure, rc.id, v.mod.ExportedFunction(CallbackMaskExport), 0, rc.p.startTimeout); err != nil {
 		return err
 	}
+	addr := uint32(v.stack[0])
 	mem := v.mod.Memory()
 	if mem == nil {
 		return nil
 	}
-	if _, ok := mem.ReadUint32Le(uint32(addr)); !ok {
+	if _, ok := mem.ReadUint32Le(addr); !ok {
 		return nil
 	}
-	v.maskAddr, v.maskMem = uint32(addr), mem
+	v.maskAddr, v.maskMem = addr, mem
 	return nil
 }
 
@@ -83,4 +82,15 @@ func (v *vm) skips(bit uint32) bool {
 // traced stream gets every callback.
 func (s *Stream) skipped(bit uint32) bool {
 	return s.opts.Observer == nil && s.v.skips(bit)
+}
+
+// skipAsContinue is skipped for a header, body or trailers callback, whose
+// result the stream records: a skipped one returned Continue (0 for all
+// three).
+func (s *Stream) skipAsContinue(bit uint32) bool {
+	if !s.skipped(bit) {
+		return false
+	}
+	s.lastResult = 0
+	return true
 }

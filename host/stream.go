@@ -379,8 +379,7 @@ func (s *Stream) onHeaders(dir Direction, h *HeaderMap, eos bool) Result {
 	if f == nil {
 		return s.advance(dir, nil)
 	}
-	if s.skipped(bit) { // as if it returned Continue
-		s.lastResult = uint32(types.HeaderContinue)
+	if s.skipAsContinue(bit) {
 		d.iter, d.watermark = iterContinue, false
 		return s.afterCall(dir)
 	}
@@ -464,10 +463,7 @@ func (s *Stream) callBody(dir Direction, eos bool) (Result, bool) {
 	if dir == Response {
 		f, kind, bit = v.f.onResponseBody, cbRespBody, MaskResponseBody
 	}
-	if f == nil || s.skipped(bit) {
-		if f != nil {
-			s.lastResult = uint32(types.DataContinue)
-		}
+	if f == nil || s.skipAsContinue(bit) {
 		d.iter = iterContinue
 		return Result{}, false
 	}
@@ -538,7 +534,7 @@ func (s *Stream) callTrailers(dir Direction) (Result, bool) {
 	// A module without the callback answers Continue, as Envoy's context
 	// does; so does a skipped one.
 	raw := uint64(types.TrailerContinue)
-	if f != nil && !s.skipped(bit) {
+	if f != nil && !s.skipAsContinue(bit) {
 		v.stack[0], v.stack[1] = uint64(s.id), uint64(d.trailers.Len())
 		var term Result
 		var stop bool
@@ -546,8 +542,6 @@ func (s *Stream) callTrailers(dir Direction) (Result, bool) {
 		if stop {
 			return term, true
 		}
-	} else if f != nil {
-		s.lastResult = uint32(raw)
 	}
 	if uint32(raw) == uint32(types.TrailerContinue) {
 		if d.iter == iterStopSingle {
@@ -872,7 +866,7 @@ func (s *Stream) Done() {
 			kind cbKind
 			bit  uint32
 		}{{v.f.onLog, cbLog, MaskLog}, {v.f.onDone, cbDone, MaskDone}, {v.f.onDelete, cbDelete, 0}} {
-			if step.f == nil || (step.bit != 0 && s.skipped(step.bit)) {
+			if step.f == nil || s.skipped(step.bit) {
 				continue
 			}
 			v.stack[0] = uint64(s.id)
